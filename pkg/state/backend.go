@@ -1,0 +1,416 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// HeadWindow is the size of the first ranged read of a checkpoint. A
+// checkpoint Pulumi wrote has its secrets_providers within the first few
+// hundred bytes, so one window is nearly always all that is read.
+const HeadWindow = 64 << 10
+
+// Backend is a DIY backend opened read-only: a store and its layout.
+type Backend struct {
+	URL   *BackendURL
+	Store Store
+
+	layoutOnce sync.Once
+	layout     Layout
+	layoutErr  error
+
+	bytesRead atomic.Int64
+}
+
+// Open parses and opens a backend URL. Relative file:// paths resolve
+// against baseDir, and ~ against home.
+func Open(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
+	u, err := ParseBackendURL(rawURL, baseDir, home)
+	if err != nil {
+		return nil, err
+	}
+	var s Store
+	switch u.Scheme {
+	case "s3":
+		s, err = NewS3Store(ctx, u)
+	default:
+		s, err = NewDirStore(u.Dir, u.Prefix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return NewBackend(u, s), nil
+}
+
+// NewBackend returns a backend over an already opened store; u may be nil.
+func NewBackend(u *BackendURL, s Store) *Backend {
+	return &Backend{URL: u, Store: s}
+}
+
+// BytesRead returns how many object bytes this backend has read so far.
+func (b *Backend) BytesRead() int64 { return b.bytesRead.Load() }
+
+// Layout detects the backend's layout once and caches it.
+func (b *Backend) Layout(ctx context.Context) (Layout, error) {
+	b.layoutOnce.Do(func() { b.layout, b.layoutErr = DetectLayout(ctx, b.Store) })
+	return b.layout, b.layoutErr
+}
+
+// StackObject is one live stack of a backend: its reference and the
+// checkpoint object Pulumi would read for it.
+type StackObject struct {
+	Ref StackRef
+	Object
+	// Legacy is true for a stack file in the legacy location.
+	Legacy bool
+}
+
+// Listing is the result of ListStacks.
+type Listing struct {
+	Layout Layout
+	Stacks []StackObject
+	// Unreadable are stack files Pulumi lists but cannot load (a .yaml or
+	// .yml checkpoint).
+	Unreadable []Object
+}
+
+// ListStacks lists the live stacks of the given projects (all when none),
+// applying Pulumi's listing filter and choosing each stack's checkpoint
+// variant as Pulumi does. In project mode it also returns stack files left
+// in the legacy location, marked Legacy. It reads no object but meta.yaml.
+func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, error) {
+	layout, err := b.Layout(ctx)
+	if err != nil {
+		return Listing{}, err
+	}
+	l := Listing{Layout: layout}
+	picked := map[StackRef]int{}
+	add := func(o Object) error {
+		ref, ext, ok := ParseStackKey(o.Key)
+		if !ok {
+			return nil
+		}
+		if !IsCheckpointExt(ext) {
+			l.Unreadable = append(l.Unreadable, o)
+			return nil
+		}
+		if i, seen := picked[ref]; seen {
+			// Keys come in lexicographic order (.json < .json.gz <
+			// .json.zst); a later one wins unless strictly older.
+			if !o.ModTime.Before(l.Stacks[i].ModTime) {
+				l.Stacks[i].Object = o
+			}
+			return nil
+		}
+		picked[ref] = len(l.Stacks)
+		l.Stacks = append(l.Stacks, StackObject{Ref: ref, Object: o, Legacy: ref.Project == ""})
+		return nil
+	}
+	wanted := func(p string) bool {
+		if len(projects) == 0 {
+			return true
+		}
+		for _, w := range projects {
+			if w == p {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case layout.Legacy:
+		err = b.Store.List(ctx, stacksDir, false, add)
+	case len(projects) > 0:
+		for _, p := range projects {
+			if err = ValidateName("project", p); err != nil {
+				return Listing{}, err
+			}
+			if err = b.Store.List(ctx, layout.StacksPrefix(p), false, add); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = b.Store.List(ctx, stacksDir, false, add)
+		}
+	default:
+		err = b.Store.List(ctx, stacksDir, true, add)
+	}
+	if err != nil {
+		return Listing{}, err
+	}
+	// In legacy mode a stack's project is unknown from its key.
+	if !layout.Legacy {
+		kept := l.Stacks[:0]
+		for _, s := range l.Stacks {
+			if s.Legacy || wanted(s.Ref.Project) {
+				kept = append(kept, s)
+			}
+		}
+		l.Stacks = kept
+	}
+	sort.Slice(l.Stacks, func(i, j int) bool {
+		a, b := l.Stacks[i].Ref, l.Stacks[j].Ref
+		if a.Project != b.Project {
+			return a.Project < b.Project
+		}
+		return a.Name < b.Name
+	})
+	return l, nil
+}
+
+// Find returns the checkpoint object Pulumi would read for ref: the newest
+// of <stack>.json, .json.gz and .json.zst (on a tie zst, then gz, then
+// plain). A stack with none of them (a .bak alone, say) is an error wrapping
+// ErrStackNotFound.
+func (b *Backend) Find(ctx context.Context, ref StackRef) (StackObject, error) {
+	layout, err := b.Layout(ctx)
+	if err != nil {
+		return StackObject{}, err
+	}
+	if err := ValidateName("stack", ref.Name); err != nil {
+		return StackObject{}, err
+	}
+	if !layout.Legacy {
+		if err := ValidateName("project", ref.Project); err != nil {
+			return StackObject{}, err
+		}
+	}
+	base := layout.CheckpointBase(ref)
+	var found *Object
+	err = b.Store.List(ctx, base, false, func(o Object) error {
+		if o.Key != base && o.Key != base+".gz" && o.Key != base+".zst" {
+			return nil
+		}
+		if found == nil || !o.ModTime.Before(found.ModTime) {
+			o := o
+			found = &o
+		}
+		return nil
+	})
+	if err != nil {
+		return StackObject{}, err
+	}
+	if found == nil {
+		return StackObject{}, fmt.Errorf("stack %s: %w at %s", ref, ErrStackNotFound, b.Store.Location(base))
+	}
+	return StackObject{Ref: ref, Object: *found, Legacy: layout.Legacy}, nil
+}
+
+// ReadHead reads the head of the checkpoint at key: one ranged read of the
+// first HeadWindow bytes, and, only if the secrets provider is not within
+// it, one more read of the rest from where the window ended. No byte is read
+// twice.
+func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
+	r := &windowReader{ctx: ctx, store: b.Store, key: key, counter: &b.bytesRead}
+	defer r.Close()
+	h, err := DecodeHead(r)
+	if err != nil {
+		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
+	}
+	return h, nil
+}
+
+// windowReader reads an object as a first window held in memory, then the
+// remainder streamed from the store on demand.
+type windowReader struct {
+	ctx     context.Context
+	store   Store
+	key     string
+	counter *atomic.Int64
+
+	window []byte
+	loaded bool
+	rest   io.ReadCloser
+	eof    bool
+}
+
+func (r *windowReader) Read(p []byte) (int, error) {
+	if !r.loaded {
+		r.loaded = true
+		rc, err := r.store.ReadRange(r.ctx, r.key, 0, HeadWindow)
+		if err != nil {
+			return 0, err
+		}
+		// Read the window whole, so the connection can be reused.
+		r.window, err = io.ReadAll(rc)
+		rc.Close()
+		r.counter.Add(int64(len(r.window)))
+		if err != nil {
+			return 0, err
+		}
+		r.eof = len(r.window) < HeadWindow
+	}
+	if len(r.window) > 0 {
+		n := copy(p, r.window)
+		r.window = r.window[n:]
+		return n, nil
+	}
+	if r.eof {
+		return 0, io.EOF
+	}
+	if r.rest == nil {
+		rc, err := r.store.ReadRange(r.ctx, r.key, HeadWindow, -1)
+		if err != nil {
+			return 0, err
+		}
+		r.rest = rc
+	}
+	n, err := r.rest.Read(p)
+	r.counter.Add(int64(n))
+	return n, err
+}
+
+func (r *windowReader) Close() error {
+	if r.rest != nil {
+		return r.rest.Close()
+	}
+	return nil
+}
+
+// Source says where a secrets provider was found.
+type Source struct {
+	// Kind is "checkpoint", "backup" or "history".
+	Kind string
+	// Key is the object the provider was read from.
+	Key string
+	// Time is when that object was written: from its name for backups and
+	// history, else its modification time.
+	Time time.Time
+}
+
+// Record is one earlier checkpoint of a stack with what it records.
+type Record struct {
+	Source
+	Head Head
+	Err  error
+}
+
+// History reads the heads of ref's timestamped backups
+// (.pulumi/backups/…/<stack>.<unixnano>.json*) and history checkpoints
+// (.pulumi/history/…/<stack>-<unixnano>.checkpoint.json*), newest first.
+// With limitFound > 0 it stops after that many records that hold a
+// provider.
+func (b *Backend) History(ctx context.Context, ref StackRef, limitFound int) ([]Record, error) {
+	layout, err := b.Layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	collect := func(kind, prefix, sep, suffix string) error {
+		return b.Store.List(ctx, prefix, false, func(o Object) error {
+			rest, ok := strings.CutPrefix(o.Key[len(prefix):], ref.Name+sep)
+			if !ok {
+				return nil
+			}
+			stamp, ext, ok := strings.Cut(rest, ".")
+			if !ok {
+				return nil
+			}
+			ext = "." + ext
+			if suffix != "" {
+				if ext, ok = strings.CutPrefix(ext, suffix); !ok {
+					return nil
+				}
+			}
+			if !IsCheckpointExt(ext) {
+				return nil
+			}
+			nanos, err := strconv.ParseInt(stamp, 10, 64)
+			if err != nil {
+				return nil
+			}
+			recs = append(recs, Record{Source: Source{Kind: kind, Key: o.Key, Time: time.Unix(0, nanos).UTC()}})
+			return nil
+		})
+	}
+	if err := collect("backup", layout.BackupsPrefix(ref), ".", ""); err != nil {
+		return nil, err
+	}
+	if err := collect("history", layout.HistoryPrefix(ref), "-", ".checkpoint"); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.After(recs[j].Time) })
+	found := 0
+	for i := range recs {
+		recs[i].Head, recs[i].Err = b.ReadHead(ctx, recs[i].Key)
+		if recs[i].Err == nil && recs[i].Head.Provider != nil {
+			found++
+			if limitFound > 0 && found >= limitFound {
+				return recs[:i+1], nil
+			}
+		}
+	}
+	return recs, nil
+}
+
+// Lock is a lock file of a stack.
+type Lock struct {
+	Key       string    `json:"key"`
+	PID       int       `json:"pid"`
+	Username  string    `json:"username"`
+	Hostname  string    `json:"hostname"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// Locks lists ref's lock files and reads who holds each. A lock file that
+// cannot be read or decoded is still returned, with only its key.
+func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
+	layout, err := b.Layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	if err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(o Object) error {
+		if strings.HasSuffix(o.Key, ".json") {
+			keys = append(keys, o.Key)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	locks := make([]Lock, 0, len(keys))
+	for _, k := range keys {
+		l := Lock{Key: k}
+		if rc, err := b.Store.ReadRange(ctx, k, 0, HeadWindow); err == nil {
+			data, _ := io.ReadAll(rc)
+			rc.Close()
+			b.bytesRead.Add(int64(len(data)))
+			_ = json.Unmarshal(data, &l)
+			l.Key = k
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		locks = append(locks, l)
+	}
+	return locks, nil
+}
+
+// LockedStacks lists every lock file of the backend once and returns the set
+// of stacks that have one; an audit calls it instead of Locks per stack.
+func (b *Backend) LockedStacks(ctx context.Context) (map[StackRef]bool, error) {
+	layout, err := b.Layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	locked := map[StackRef]bool{}
+	err = b.Store.List(ctx, locksDir, true, func(o Object) error {
+		parts := strings.Split(strings.TrimPrefix(o.Key, locksDir), "/")
+		switch {
+		case !layout.Legacy && len(parts) == 4 && parts[0] == "organization":
+			locked[StackRef{Project: parts[1], Name: parts[2]}] = true
+		case len(parts) == 2:
+			locked[StackRef{Name: parts[0]}] = true
+		}
+		return nil
+	})
+	return locked, err
+}

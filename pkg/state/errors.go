@@ -1,0 +1,40 @@
+package state
+
+import "errors"
+
+// Errors callers branch on with errors.Is. The errors this package returns
+// wrap them with the object key, URL or stack concerned.
+var (
+	// ErrInvalidURL marks a backend URL stacksync cannot use.
+	ErrInvalidURL = errors.New("invalid backend URL")
+	// ErrInvalidName marks a project or stack name Pulumi would not accept,
+	// or one ("." or "..") that would escape its directory.
+	ErrInvalidName = errors.New("invalid name")
+	// ErrNotFound marks a missing object, bucket or stack.
+	ErrNotFound = errors.New("not found")
+	// ErrStackNotFound marks a stack the backend does not hold. It wraps
+	// ErrNotFound.
+	ErrStackNotFound = &wrapErr{msg: "stack not found", inner: ErrNotFound}
+	// ErrAccessDenied marks a store refusing a request for lack of
+	// permission or credentials.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrNoProvider marks a checkpoint that records no secrets provider.
+	// Reading such a checkpoint is not an error; callers that need a
+	// provider return this.
+	ErrNoProvider = errors.New("checkpoint records no secrets provider")
+	// ErrUnsupportedVersion marks a checkpoint version this package does not
+	// read (above 4), or a meta.yaml version other than 0 and 1.
+	ErrUnsupportedVersion = errors.New("unsupported version")
+	// ErrCorrupt marks bytes that do not decode: bad JSON, bad compression,
+	// truncated input, or a malformed meta.yaml.
+	ErrCorrupt = errors.New("corrupt state")
+)
+
+// wrapErr is a sentinel that also matches the sentinel it wraps.
+type wrapErr struct {
+	msg   string
+	inner error
+}
+
+func (e *wrapErr) Error() string { return e.msg }
+func (e *wrapErr) Unwrap() error { return e.inner }

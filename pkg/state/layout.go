@@ -1,0 +1,180 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Directories of a DIY backend, relative to its root.
+const (
+	bookkeepingDir = ".pulumi/"
+	metaKey        = bookkeepingDir + "meta.yaml"
+	stacksDir      = bookkeepingDir + "stacks/"
+	historyDir     = bookkeepingDir + "history/"
+	backupsDir     = bookkeepingDir + "backups/"
+	locksDir       = bookkeepingDir + "locks/"
+)
+
+// Layout is how a backend arranges its stacks: project mode (meta.yaml
+// version 1, stacks under .pulumi/stacks/<project>/) or the legacy layout
+// (stacks directly under .pulumi/stacks/). Its methods do pure string work.
+type Layout struct {
+	// Legacy is true for the legacy (non-project) layout.
+	Legacy bool
+	// MetaVersion is the version meta.yaml records, or -1 when the file is
+	// absent.
+	MetaVersion int
+}
+
+// DetectLayout decides the layout as Pulumi does (spec §1.4): from
+// .pulumi/meta.yaml when it exists, else legacy if any stack files sit
+// directly under .pulumi/stacks/, else project mode. It never writes
+// meta.yaml, although Pulumi would.
+func DetectLayout(ctx context.Context, s Store) (Layout, error) {
+	rc, err := s.ReadRange(ctx, metaKey, 0, 64<<10)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		legacy := false
+		err := s.List(ctx, stacksDir, false, func(o Object) error {
+			if _, _, ok := splitStackFile(o.Key[len(stacksDir):]); ok {
+				legacy = true
+				return errDone
+			}
+			return nil
+		})
+		if err != nil && err != errDone {
+			return Layout{}, err
+		}
+		return Layout{Legacy: legacy, MetaVersion: -1}, nil
+	case err != nil:
+		return Layout{}, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return Layout{}, fmt.Errorf("reading %s: %w", s.Location(metaKey), err)
+	}
+	var meta struct {
+		Version *int `yaml:"version"`
+	}
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		return Layout{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, s.Location(metaKey), err)
+	}
+	if meta.Version == nil {
+		return Layout{}, fmt.Errorf("%w: %s: missing version", ErrCorrupt, s.Location(metaKey))
+	}
+	switch *meta.Version {
+	case 0:
+		return Layout{Legacy: true, MetaVersion: 0}, nil
+	case 1:
+		return Layout{MetaVersion: 1}, nil
+	}
+	return Layout{}, fmt.Errorf("%w: %s has version %d; stacksync reads versions 0 and 1", ErrUnsupportedVersion, s.Location(metaKey), *meta.Version)
+}
+
+// Checkpoint file extensions Pulumi may write, in listing order.
+var checkpointExts = []string{".json", ".json.gz", ".json.zst"}
+
+// splitStackFile splits a checkpoint file name such as "dev.json.gz" into
+// the stack name and the extension, applying Pulumi's listing filter (spec
+// §1.5): strip one .gz or .zst, and the rest must end in a marshaler
+// extension. ok is false for .bak, .pulumi-tags, .attrs, .<unixnano> and
+// other files. A .yaml or .yml stack passes the filter, as in Pulumi, but
+// IsCheckpointExt reports it as unreadable.
+func splitStackFile(file string) (stack, ext string, ok bool) {
+	base := file
+	comp := ""
+	for _, c := range []string{".gz", ".zst"} {
+		if strings.HasSuffix(base, c) {
+			base, comp = strings.TrimSuffix(base, c), c
+			break
+		}
+	}
+	for _, e := range []string{".json", ".yaml", ".yml"} {
+		if name, found := strings.CutSuffix(base, e); found {
+			if ValidateName("stack", name) != nil {
+				return "", "", false
+			}
+			return name, e + comp, true
+		}
+	}
+	return "", "", false
+}
+
+// IsCheckpointExt reports whether Pulumi reads a stack file with this
+// extension: .json, .json.gz or .json.zst.
+func IsCheckpointExt(ext string) bool {
+	for _, e := range checkpointExts {
+		if ext == e {
+			return true
+		}
+	}
+	return false
+}
+
+// StacksPrefix returns the key prefix under which the stacks of project live.
+func (l Layout) StacksPrefix(project string) string {
+	if l.Legacy {
+		return stacksDir
+	}
+	return stacksDir + project + "/"
+}
+
+// CheckpointBase returns the key of ref's plain .json checkpoint; the
+// compressed variants add .gz or .zst.
+func (l Layout) CheckpointBase(ref StackRef) string {
+	return l.StacksPrefix(ref.Project) + ref.Name + ".json"
+}
+
+// BackupsPrefix returns the prefix of ref's timestamped backups.
+func (l Layout) BackupsPrefix(ref StackRef) string {
+	if l.Legacy {
+		return backupsDir + ref.Name + "/"
+	}
+	return backupsDir + ref.Project + "/" + ref.Name + "/"
+}
+
+// HistoryPrefix returns the prefix of ref's history entries.
+func (l Layout) HistoryPrefix(ref StackRef) string {
+	if l.Legacy {
+		return historyDir + ref.Name + "/"
+	}
+	return historyDir + ref.Project + "/" + ref.Name + "/"
+}
+
+// LocksPrefix returns the prefix of ref's lock files.
+func (l Layout) LocksPrefix(ref StackRef) string {
+	if l.Legacy {
+		return locksDir + ref.Name + "/"
+	}
+	return locksDir + "organization/" + ref.Project + "/" + ref.Name + "/"
+}
+
+// ParseStackKey maps a key under .pulumi/stacks/ back to its stack, as
+// Pulumi's listing does: "<project>/<stack><ext>" in project mode, and
+// "<stack><ext>" for a legacy file (project ""). ok is false for keys that
+// are not stack files.
+func ParseStackKey(key string) (ref StackRef, ext string, ok bool) {
+	rel, found := strings.CutPrefix(key, stacksDir)
+	if !found {
+		return StackRef{}, "", false
+	}
+	parts := strings.Split(rel, "/")
+	switch len(parts) {
+	case 1:
+		name, ext, ok := splitStackFile(parts[0])
+		return StackRef{Name: name}, ext, ok
+	case 2:
+		if ValidateName("project", parts[0]) != nil {
+			return StackRef{}, "", false
+		}
+		name, ext, ok := splitStackFile(parts[1])
+		return StackRef{Project: parts[0], Name: name}, ext, ok
+	}
+	return StackRef{}, "", false
+}

@@ -1,0 +1,91 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxNameLen is Pulumi's limit on project and stack names, in bytes.
+const maxNameLen = 100
+
+// StackRef names one stack of a DIY backend. Project is empty for a stack in
+// the legacy (non-project) layout.
+type StackRef struct {
+	Project string
+	Name    string
+}
+
+// String returns "project/stack", or just the stack in the legacy layout.
+func (r StackRef) String() string {
+	if r.Project == "" {
+		return r.Name
+	}
+	return r.Project + "/" + r.Name
+}
+
+// validName reports whether s is a name Pulumi accepts for a project or stack
+// (non-empty, characters from [A-Za-z0-9_.-]) and is not "." or "..", which
+// Pulumi's pattern allows but which would escape a directory when joined into
+// a path.
+func validName(s string) bool {
+	if s == "" || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateName checks a project or stack name: what is one of "project" or
+// "stack", for the message. Like Pulumi's own validation it allows at most 100
+// bytes; unlike Pulumi it also rejects "." and "..".
+func ValidateName(what, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty %s name", ErrInvalidName, what)
+	case len(name) > maxNameLen:
+		return fmt.Errorf("%w: %s name %q is longer than %d bytes", ErrInvalidName, what, name, maxNameLen)
+	case !validName(name):
+		return fmt.Errorf("%w: %s name %q: use only letters, digits, '_', '.' and '-', and not '.' or '..'", ErrInvalidName, what, name)
+	}
+	return nil
+}
+
+// ParseStackRef parses a stack reference as Pulumi users write it: "stack",
+// "project/stack" or "organization/project/stack" (the organization of a DIY
+// backend must be the literal "organization"). A bare stack takes
+// defaultProject.
+func ParseStackRef(s, defaultProject string) (StackRef, error) {
+	parts := strings.Split(s, "/")
+	var ref StackRef
+	switch len(parts) {
+	case 1:
+		ref = StackRef{Project: defaultProject, Name: parts[0]}
+	case 2:
+		ref = StackRef{Project: parts[0], Name: parts[1]}
+	case 3:
+		if parts[0] != "organization" {
+			return StackRef{}, fmt.Errorf("%w: stack %q: a DIY backend's organization is always \"organization\"", ErrInvalidName, s)
+		}
+		ref = StackRef{Project: parts[1], Name: parts[2]}
+	default:
+		return StackRef{}, fmt.Errorf("%w: stack %q: write stack, project/stack or organization/project/stack", ErrInvalidName, s)
+	}
+	if ref.Project == "" && len(parts) == 1 {
+		return StackRef{}, fmt.Errorf("%w: stack %q has no project: run inside a Pulumi project or write project/stack", ErrInvalidName, s)
+	}
+	if err := ValidateName("project", ref.Project); err != nil {
+		return StackRef{}, err
+	}
+	if err := ValidateName("stack", ref.Name); err != nil {
+		return StackRef{}, err
+	}
+	return ref, nil
+}

@@ -1,0 +1,207 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+)
+
+// S3Store is a Store over an S3 bucket, read with GET and HEAD requests only.
+type S3Store struct {
+	client *s3.Client
+	bucket string
+	prefix string
+}
+
+// NewS3Store opens the bucket an s3:// URL names, configuring the client
+// from the URL's parameters and then the standard AWS chain (AWS_PROFILE,
+// AWS_REGION, AWS_ENDPOINT_URL_S3, shared config files…). When no region is
+// configured anywhere, it asks the bucket for its region.
+func NewS3Store(ctx context.Context, u *BackendURL) (*S3Store, error) {
+	o := u.S3
+	opts := []func(*config.LoadOptions) error{
+		// The SDK's own log lines ("WARN Response has no supported
+		// checksum") must never reach the user's terminal.
+		config.WithLogger(logging.Nop{}),
+		config.WithClientLogMode(0),
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
+	}
+	switch o.RequestChecksum {
+	case "when_required":
+		opts = append(opts, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired))
+	case "when_supported":
+		opts = append(opts, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenSupported))
+	}
+	switch o.ResponseChecksum {
+	case "when_required":
+		opts = append(opts, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	case "when_supported":
+		opts = append(opts, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenSupported))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration for %s: %w", u.Raw, err)
+	}
+	if o.Anonymous {
+		cfg.Credentials = aws.AnonymousCredentials{}
+	} else {
+		if o.Role != "" {
+			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.Role))
+		}
+		if cfg.Credentials == nil {
+			return nil, fmt.Errorf("%w: no AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL", ErrAccessDenied, u.Raw)
+		}
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return nil, fmt.Errorf("%w: no usable AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL (%v)", ErrAccessDenied, u.Raw, err)
+		}
+	}
+	newClient := func(region string) *s3.Client {
+		return s3.NewFromConfig(cfg, func(so *s3.Options) {
+			if region != "" {
+				so.Region = region
+			}
+			if o.Endpoint != "" {
+				so.BaseEndpoint = aws.String(o.Endpoint)
+			}
+			so.UsePathStyle = o.PathStyle
+			so.UseAccelerate = o.Accelerate
+			so.EndpointOptions.DisableHTTPS = o.DisableHTTPS
+			if o.DualStack {
+				so.EndpointOptions.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
+			}
+			if o.FIPS {
+				so.EndpointOptions.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
+			}
+			so.DisableLogOutputChecksumValidationSkipped = true
+			so.Logger = logging.Nop{}
+		})
+	}
+	region := cfg.Region
+	if region == "" {
+		region, err = bucketRegion(ctx, newClient("us-east-1"), u)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &S3Store{client: newClient(region), bucket: u.Bucket, prefix: u.Prefix}, nil
+}
+
+// bucketRegion asks S3 where a bucket lives: the x-amz-bucket-region header
+// of a HeadBucket answer, which S3 sends even with a redirect or a refusal.
+func bucketRegion(ctx context.Context, c *s3.Client, u *BackendURL) (string, error) {
+	out, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(u.Bucket)})
+	if err == nil {
+		if out.BucketRegion != nil && *out.BucketRegion != "" {
+			return *out.BucketRegion, nil
+		}
+		return "us-east-1", nil
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("finding the region of bucket %s: %w; set AWS_REGION or add ?region= to the backend URL", u.Bucket, s3Error(err, "s3://"+u.Bucket))
+}
+
+// Location implements Store.
+func (s *S3Store) Location(key string) string {
+	return "s3://" + s.bucket + "/" + s.prefix + key
+}
+
+// List implements Store.
+func (s *S3Store) List(ctx context.Context, prefix string, recursive bool, fn func(Object) error) error {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.prefix + prefix)}
+	if !recursive {
+		in.Delimiter = aws.String("/")
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", s.Location(prefix), s3Error(err, "s3://"+s.bucket))
+		}
+		for _, o := range page.Contents {
+			obj := Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix), Size: aws.ToInt64(o.Size)}
+			if o.LastModified != nil {
+				obj.ModTime = *o.LastModified
+			}
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ReadRange implements Store.
+func (s *S3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if n == 0 {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)}
+	switch {
+	case n > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))
+	case off > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
+	}
+	out, err := s.client.GetObject(ctx, in)
+	if err != nil {
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestedRangeNotSatisfiable {
+			return io.NopCloser(strings.NewReader("")), nil // empty object, or off at its end
+		}
+		return nil, fmt.Errorf("reading %s: %w", s.Location(key), s3Error(err, "s3://"+s.bucket))
+	}
+	return out.Body, nil
+}
+
+// s3Error maps S3 errors callers branch on to this package's sentinels and
+// shortens the SDK's long messages.
+func s3Error(err error, bucket string) error {
+	var ae smithy.APIError
+	code := ""
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	var re *awshttp.ResponseError
+	status := 0
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	switch {
+	case code == "NoSuchBucket":
+		return fmt.Errorf("%w: bucket %s does not exist; check the backend URL", ErrNotFound, bucket)
+	case code == "NoSuchKey" || (status == http.StatusNotFound && code != ""):
+		return fmt.Errorf("%w: %s", ErrNotFound, code)
+	case status == http.StatusNotFound:
+		return fmt.Errorf("%w: bucket %s does not exist or is not reachable; check the backend URL", ErrNotFound, bucket)
+	case code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || status == http.StatusForbidden:
+		if code == "" {
+			code = "AccessDenied"
+		}
+		return fmt.Errorf("%w (%s) on %s: check the AWS credentials and the bucket policy", ErrAccessDenied, code, bucket)
+	case code == "PermanentRedirect" || status == http.StatusMovedPermanently:
+		return fmt.Errorf("bucket %s is in another region: set AWS_REGION or add ?region= to the backend URL (%w)", bucket, err)
+	}
+	return err
+}

@@ -1,0 +1,292 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// BackendURL is a parsed DIY backend URL: s3:// or file://.
+type BackendURL struct {
+	// Raw is the URL as given.
+	Raw string
+	// Scheme is "s3" or "file".
+	Scheme string
+
+	// Dir is the absolute root directory of a file:// backend.
+	Dir string
+
+	// Bucket is the bucket of an s3:// backend.
+	Bucket string
+	// Prefix is the effective key prefix: the mux's prefix= parameter
+	// followed by the URL path, as gocloud and Pulumi compute it. It is ""
+	// or ends in "/" (unless prefix= itself does not).
+	Prefix string
+	// S3 holds the client settings of an s3:// URL.
+	S3 S3Options
+}
+
+// S3Options are the client settings an s3:// backend URL carries, after
+// Pulumi's rewrites of its legacy parameters (spec §5.2).
+type S3Options struct {
+	Region       string
+	Endpoint     string // with scheme, as the SDK's BaseEndpoint
+	Profile      string
+	Role         string
+	PathStyle    bool
+	Accelerate   bool
+	DualStack    bool
+	FIPS         bool
+	Anonymous    bool
+	DisableHTTPS bool
+	// RequestChecksum and ResponseChecksum are "when_supported",
+	// "when_required" or "".
+	RequestChecksum  string
+	ResponseChecksum string
+}
+
+// s3Params are the query parameters an s3:// URL may carry. Those mapped to
+// false are accepted and ignored: they only matter for writes (ssetype,
+// kmskeyid), are ignored by Pulumi too (awssdk), or tune a client we do not
+// need (rate_limiter_capacity).
+var s3Params = map[string]bool{
+	"region": true, "endpoint": true, "profile": true, "role": true,
+	"s3ForcePathStyle": true, "use_path_style": true,
+	"disableSSL": true, "disable_https": true,
+	"accelerate": true, "dualstack": true, "fips": true, "anonymous": true,
+	"hostname_immutable":           true,
+	"request_checksum_calculation": true, "response_checksum_validation": true,
+	"prefix": true,
+	"awssdk": false, "ssetype": false, "kmskeyid": false, "rate_limiter_capacity": false,
+}
+
+// fileParams are the gocloud fileblob parameters; only prefix matters when
+// reading.
+var fileParams = map[string]bool{
+	"prefix": true, "create_dir": false, "dir_file_mode": false, "no_tmp_dir": false,
+	"metadata": false, "base_url": false, "secret_key_path": false,
+}
+
+// ParseBackendURL parses a DIY backend URL. A relative file:// path
+// (file://./state) is resolved against baseDir, and file://~ against home.
+func ParseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidURL, raw, fmt.Sprintf(format, args...))
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, bad("want s3://bucket[/prefix] or file:///dir")
+	}
+	switch scheme {
+	case "s3":
+		return parseS3URL(raw, bad)
+	case "file":
+		return parseFileURL(raw, rest, baseDir, home, bad)
+	case "gs", "azblob", "postgres":
+		return nil, bad("%s:// backends are not supported yet; stacksync reads s3:// and file:// backends", scheme)
+	case "http", "https":
+		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
+	default:
+		return nil, bad("unknown scheme %q; want s3:// or file://", scheme)
+	}
+}
+
+func parseS3URL(raw string, bad func(string, ...any) error) (*BackendURL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	if u.Host == "" {
+		return nil, bad("no bucket: want s3://bucket[/prefix]")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, bad("bad query: %v", err)
+	}
+	if err := checkParams(q, s3Params, bad); err != nil {
+		return nil, err
+	}
+	b := &BackendURL{Raw: raw, Scheme: "s3", Bucket: u.Host}
+	b.Prefix = q.Get("prefix") + pathPrefix(u.Path)
+
+	o := &b.S3
+	o.Region = q.Get("region")
+	o.Profile = q.Get("profile")
+	o.Role = q.Get("role")
+	boolParam := func(name string) (bool, error) {
+		v := q.Get(name)
+		if v == "" {
+			return false, nil
+		}
+		x, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, bad("parameter %s=%q is not a boolean", name, v)
+		}
+		return x, nil
+	}
+	for _, p := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"s3ForcePathStyle", &o.PathStyle}, {"use_path_style", &o.PathStyle},
+		{"hostname_immutable", &o.PathStyle},
+		{"disable_https", &o.DisableHTTPS},
+		{"accelerate", &o.Accelerate}, {"dualstack", &o.DualStack},
+		{"fips", &o.FIPS}, {"anonymous", &o.Anonymous},
+	} {
+		v, err := boolParam(p.name)
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = *p.dst || v
+	}
+	disableSSL, err := boolParam("disableSSL")
+	if err != nil {
+		return nil, err
+	}
+	// translateLegacyS3Params: disableSSL becomes disable_https, unless the
+	// endpoint already has a scheme, which then decides.
+	endpoint := q.Get("endpoint")
+	if !strings.Contains(endpoint, "://") {
+		o.DisableHTTPS = o.DisableHTTPS || disableSSL
+		if endpoint != "" {
+			if o.DisableHTTPS {
+				endpoint = "http://" + endpoint
+			} else {
+				endpoint = "https://" + endpoint
+			}
+		}
+	}
+	o.Endpoint = endpoint
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"request_checksum_calculation", &o.RequestChecksum}, {"response_checksum_validation", &o.ResponseChecksum}} {
+		switch v := q.Get(p.name); v {
+		case "", "when_supported", "when_required":
+			*p.dst = v
+		default:
+			return nil, bad("parameter %s=%q: want when_supported or when_required", p.name, v)
+		}
+	}
+	if endpoint != "" && o.RequestChecksum == "" {
+		o.RequestChecksum = "when_required"
+	}
+	return b, nil
+}
+
+func parseFileURL(raw, rest, baseDir, home string, bad func(string, ...any) error) (*BackendURL, error) {
+	p, query, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, bad("bad query: %v", err)
+	}
+	if err := checkParams(q, fileParams, bad); err != nil {
+		return nil, err
+	}
+	if p == "" {
+		return nil, bad("no directory: want file:///abs/dir, file://~/dir or file://./dir")
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home == "" {
+			return nil, bad("cannot expand ~: no home directory")
+		}
+		p = filepath.Join(home, p[1:])
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(baseDir, p)
+	}
+	p, err = filepath.Abs(p)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	return &BackendURL{Raw: raw, Scheme: "file", Dir: p, Prefix: q.Get("prefix")}, nil
+}
+
+// pathPrefix turns a URL path into a key prefix as blob.PrefixedBucket does:
+// leading "/" removed, and a trailing "/" added when non-empty.
+func pathPrefix(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if p != "" && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
+func checkParams(q url.Values, allowed map[string]bool, bad func(string, ...any) error) error {
+	var unknown []string
+	for k := range q {
+		if _, ok := allowed[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	return bad("unknown query parameter %q; remove it", unknown[0])
+}
+
+// URLSource says where a resolved backend URL came from.
+type URLSource string
+
+const (
+	SourceFlag        URLSource = "--backend"
+	SourceEnv         URLSource = "PULUMI_BACKEND_URL"
+	SourceProject     URLSource = "backend.url in Pulumi.yaml"
+	SourceCredentials URLSource = "credentials.json"
+)
+
+// ResolveBackendURL picks the backend URL as Pulumi does (spec §5.1): the
+// explicit flag, then PULUMI_BACKEND_URL, then the project's backend.url,
+// then current in credentials.json under PULUMI_CREDENTIALS_PATH,
+// PULUMI_HOME or ~/.pulumi. getenv is os.Getenv in production.
+func ResolveBackendURL(flag, projectURL string, getenv func(string) string, home string) (string, URLSource, error) {
+	switch {
+	case flag != "":
+		return flag, SourceFlag, nil
+	case getenv("PULUMI_BACKEND_URL") != "":
+		return getenv("PULUMI_BACKEND_URL"), SourceEnv, nil
+	case projectURL != "":
+		return projectURL, SourceProject, nil
+	}
+	dir := getenv("PULUMI_CREDENTIALS_PATH")
+	if dir == "" {
+		dir = getenv("PULUMI_HOME")
+	}
+	if dir == "" {
+		if home == "" {
+			return "", "", errors.New("no backend URL: pass --backend or set PULUMI_BACKEND_URL")
+		}
+		dir = filepath.Join(home, ".pulumi")
+	}
+	file := filepath.Join(dir, "credentials.json")
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", "", errors.New("no backend URL: pass --backend, set PULUMI_BACKEND_URL, or run pulumi login")
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("reading %s: %w", file, err)
+	}
+	var creds struct {
+		Current string          `json:"current"`
+		Secure  json.RawMessage `json:"$pulumiSecureStore"`
+	}
+	if err := json.Unmarshal(data, &creds); err != nil {
+		return "", "", fmt.Errorf("reading %s: %v; pass --backend or set PULUMI_BACKEND_URL", file, err)
+	}
+	if len(creds.Secure) > 0 {
+		return "", "", fmt.Errorf("%s is encrypted by pulumi's credential store; pass --backend or set PULUMI_BACKEND_URL", file)
+	}
+	if creds.Current == "" {
+		return "", "", fmt.Errorf("%s names no current backend; pass --backend, set PULUMI_BACKEND_URL, or run pulumi login", file)
+	}
+	return creds.Current, SourceCredentials, nil
+}
