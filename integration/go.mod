@@ -1,12 +1,13 @@
 module github.com/stacksync/stacksync/integration
 
-go 1.24
+go 1.25
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
+	github.com/klauspost/compress v1.20.4
 	github.com/nsmithuk/local-kms v0.0.0-20260228092603-2a5e92d09ab6
 )
 

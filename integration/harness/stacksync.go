@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -102,10 +103,24 @@ func modulePath(gomod string) string {
 //	func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
 func Main(m *testing.M) int {
 	code := m.Run()
+	if err := writeMatrix(); err != nil {
+		fmt.Fprintln(os.Stderr, "writing docs/compatibility.md:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
 	tempDirs.Lock()
 	defer tempDirs.Unlock()
 	for _, d := range tempDirs.dirs {
 		_ = os.RemoveAll(d)
 	}
 	return code
+}
+
+// lookupFlag returns the value of a registered command-line flag, or "".
+func lookupFlag(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
 }

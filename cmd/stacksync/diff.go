@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// unifiedDiff returns a unified diff of two small texts with no context
+// lines: the lines around a change may be config values, which stacksync
+// never prints.
+func unifiedDiff(name string, a, b []byte) string {
+	x, y := splitLines(string(a)), splitLines(string(b))
+	// Longest common subsequence table; settings files are small.
+	n, m := len(x), len(y)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var sb strings.Builder
+	from, to := "a/"+name, "b/"+name
+	if len(a) == 0 {
+		from = "/dev/null"
+	}
+	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", from, to)
+	i, j := 0, 0
+	for i < n || j < m {
+		if i < n && j < m && x[i] == y[j] {
+			i, j = i+1, j+1
+			continue
+		}
+		// A hunk: the run of deletions and insertions up to the next
+		// common line.
+		i0, j0 := i, j
+		for (i < n || j < m) && !(i < n && j < m && x[i] == y[j]) {
+			if j >= m || (i < n && lcs[i+1][j] >= lcs[i][j+1]) {
+				i++
+			} else {
+				j++
+			}
+		}
+		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(i0, i-i0), hunkRange(j0, j-j0))
+		for _, l := range x[i0:i] {
+			sb.WriteString("-" + l)
+		}
+		for _, l := range y[j0:j] {
+			sb.WriteString("+" + l)
+		}
+	}
+	return sb.String()
+}
+
+// hunkRange formats a hunk's start,count as diff(1) does.
+func hunkRange(start, count int) string {
+	if count == 0 {
+		return fmt.Sprintf("%d,0", start)
+	}
+	if count == 1 {
+		return fmt.Sprint(start + 1)
+	}
+	return fmt.Sprintf("%d,%d", start+1, count)
+}
+
+// splitLines splits s after each newline; a last line without one gets the
+// "\ No newline at end of file" marker as diff(1) writes it.
+func splitLines(s string) []string {
+	var lines []string
+	for s != "" {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			lines = append(lines, s+"\n\\ No newline at end of file\n")
+			break
+		}
+		lines = append(lines, s[:i+1])
+		s = s[i+1:]
+	}
+	return lines
+}

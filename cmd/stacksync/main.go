@@ -1,0 +1,181 @@
+// Command stacksync reads Pulumi DIY backend state (S3 or file://) with no
+// pulumi binary. It restores the secrets provider fields of stack settings
+// files (Pulumi.<stack>.yaml) and audits which secrets provider each stack
+// of a backend uses.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/stacksync/stacksync/pkg/settings"
+	"github.com/stacksync/stacksync/pkg/state"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitDrift    = 3 // --check, check or --fail-on found something
+	exitConflict = 4
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `stacksync restores and audits the secrets provider of Pulumi DIY stacks.
+
+Usage:
+  stacksync restore [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
+                    [--check] [--dry-run] [--force] [-o|--output text|json] [STACK]...
+  stacksync version
+
+Run "stacksync COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], newEnv(os.Stdout, os.Stderr))
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command may touch of the outside world, so tests can run
+// commands in-process.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	home           string
+	cwd            string
+}
+
+func newEnv(stdout, stderr io.Writer) *env {
+	home, _ := os.UserHomeDir()
+	cwd, _ := os.Getwd()
+	return &env{stdout: stdout, stderr: stderr, getenv: os.Getenv, home: home, cwd: cwd}
+}
+
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "restore":
+		return restoreCmd(ctx, rest, e)
+	case "version", "--version":
+		fmt.Fprintln(e.stdout, "stacksync", version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(e.stderr, "stacksync: unknown command %q\n\n%s", cmd, usage)
+	return exitUsage
+}
+
+// usageError marks a command line that cannot run; it exits 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// parseArgs parses flags and positional arguments in any order, as users of
+// pulumi expect ("restore dev --check"). A "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// newFlagSet returns a flag set that reports errors, but leaves the exit to
+// the caller.
+func newFlagSet(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet("stacksync "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// workspace is what every command that touches a project resolves first:
+// the directory, the project (when there is one) and the backend.
+type workspace struct {
+	dir     string
+	project *settings.Project
+	backend *state.Backend
+	source  state.URLSource
+}
+
+// openWorkspace finds the Pulumi project from dir (required when
+// needProject) and opens the backend: flagURL, else PULUMI_BACKEND_URL, else
+// the project's backend.url, else pulumi's credentials.json.
+func openWorkspace(ctx context.Context, e *env, dir, flagURL string, needProject bool) (*workspace, error) {
+	if dir == "" {
+		dir = e.cwd
+	} else if !filepath.IsAbs(dir) {
+		dir = filepath.Join(e.cwd, dir)
+	}
+	w := &workspace{dir: dir}
+	proj, err := settings.FindProject(dir)
+	switch {
+	case err == nil:
+		w.project = proj
+	case needProject || !errors.Is(err, settings.ErrNoProject):
+		return nil, err
+	}
+	projectURL := ""
+	if w.project != nil {
+		projectURL = w.project.BackendURL
+	}
+	raw, source, err := state.ResolveBackendURL(flagURL, projectURL, e.getenv, e.home)
+	if err != nil {
+		return nil, err
+	}
+	w.source = source
+	// Relative file:// URLs resolve as pulumi run in dir would resolve them.
+	w.backend, err = state.Open(ctx, raw, dir, e.home)
+	if err != nil {
+		return nil, fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
+	}
+	return w, nil
+}
+
+// errorLine prints err as the one line the user sees.
+func errorLine(e *env, err error) {
+	fmt.Fprintf(e.stderr, "stacksync: %v\n", err)
+}
+
+// exitFor maps an error to an exit code.
+func exitFor(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	return exitError
+}

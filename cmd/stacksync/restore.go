@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stacksync/stacksync/pkg/settings"
+	"github.com/stacksync/stacksync/pkg/state"
+)
+
+// restoreResult is one stack's outcome; its JSON form is part of the
+// command's contract.
+type restoreResult struct {
+	Stack           string   `json:"stack"`
+	Project         string   `json:"project"`
+	File            string   `json:"file"`
+	Action          string   `json:"action"` // created, updated, unchanged, conflict, error
+	Provider        string   `json:"provider,omitempty"`
+	SecretsProvider string   `json:"secretsprovider,omitempty"`
+	Key             string   `json:"key,omitempty"`
+	Source          string   `json:"source,omitempty"` // checkpoint, backup, history
+	SourceObject    string   `json:"source_object,omitempty"`
+	Set             []string `json:"set,omitempty"`
+	Removed         []string `json:"removed,omitempty"`
+	Conflicts       []string `json:"conflicts,omitempty"`
+	SecureValues    int      `json:"secure_values,omitempty"`
+	Locked          bool     `json:"locked,omitempty"`
+	Error           string   `json:"error,omitempty"`
+	// Diff is what --dry-run would change (text output only).
+	Diff string `json:"-"`
+}
+
+func restoreCmd(ctx context.Context, args []string, e *env) int {
+	fs := newFlagSet("restore", e)
+	var stacks stringList
+	var dir, backendURL, output string
+	var all, check, dryRun, force bool
+	fs.Var(&stacks, "stack", "stack to restore (repeatable)")
+	fs.Var(&stacks, "s", "shorthand for --stack")
+	fs.BoolVar(&all, "all", false, "restore every stack of the project the backend holds")
+	fs.StringVar(&dir, "cwd", "", "run as if in `DIR`")
+	fs.StringVar(&dir, "C", "", "shorthand for --cwd")
+	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
+	fs.BoolVar(&check, "check", false, "write nothing; exit 3 if any settings file is missing or differs from state")
+	fs.BoolVar(&dryRun, "dry-run", false, "write nothing; print the diff of what would change")
+	fs.BoolVar(&force, "force", false, "replace values that differ from state")
+	fs.StringVar(&output, "output", "text", "output format: text or json")
+	fs.StringVar(&output, "o", "text", "shorthand for --output")
+	pos, err := parseArgs(fs, args)
+	if err == nil {
+		stacks = append(stacks, pos...)
+		switch {
+		case output != "text" && output != "json":
+			err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+		case all && len(stacks) > 0:
+			err = usageError{"give stacks or --all, not both"}
+		case !all && len(stacks) == 0:
+			err = usageError{"no stack given: name stacks (-s NAME or positional) or pass --all"}
+		}
+	}
+	if err != nil {
+		errorLine(e, err)
+		return exitUsage
+	}
+
+	w, err := openWorkspace(ctx, e, dir, backendURL, true)
+	if err != nil {
+		errorLine(e, err)
+		return exitFor(err)
+	}
+	refs, err := restoreTargets(ctx, w, stacks, all)
+	if err != nil {
+		errorLine(e, err)
+		return exitFor(err)
+	}
+
+	var results []restoreResult
+	code := exitOK
+	for _, ref := range refs {
+		r := restoreOne(ctx, w, ref, force, check || dryRun)
+		results = append(results, r)
+		switch {
+		case r.Action == "error":
+			code = exitError
+		case r.Action == "conflict" && !check && code != exitError:
+			code = exitConflict
+		case check && r.Action != "unchanged" && code == exitOK:
+			code = exitDrift
+		}
+	}
+
+	if output == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if results == nil {
+			results = []restoreResult{}
+		}
+		if err := enc.Encode(results); err != nil {
+			return exitError
+		}
+	} else {
+		for _, r := range results {
+			printRestore(e, w, r, check, dryRun)
+		}
+	}
+	for _, r := range results {
+		if r.Locked {
+			fmt.Fprintf(e.stderr, "stacksync: warning: stack %s has a lock file; an update may be running, so its checkpoint may be about to change\n", r.Stack)
+		}
+		if r.Action == "error" && output == "json" {
+			fmt.Fprintf(e.stderr, "stacksync: %s\n", r.Error)
+		}
+	}
+	return code
+}
+
+// restoreTargets turns the stack arguments (or --all) into references.
+func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool) ([]state.StackRef, error) {
+	proj := w.project.Name
+	if all {
+		l, err := w.backend.ListStacks(ctx, proj)
+		if err != nil {
+			return nil, err
+		}
+		var refs []state.StackRef
+		for _, s := range l.Stacks {
+			// A legacy stack has no project in its key; it is this
+			// project's only in a legacy-layout backend.
+			if s.Legacy && !l.Layout.Legacy {
+				continue
+			}
+			refs = append(refs, state.StackRef{Project: proj, Name: s.Ref.Name})
+		}
+		if len(refs) == 0 {
+			return nil, fmt.Errorf("backend %s holds no stacks of project %s", w.backend.URL.Raw, proj)
+		}
+		return refs, nil
+	}
+	refs := make([]state.StackRef, 0, len(stacks))
+	for _, s := range stacks {
+		ref, err := state.ParseStackRef(s, proj)
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		if ref.Project != proj {
+			return nil, usageError{fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", s, ref.Project, w.project.Path, proj)}
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// restoreOne restores one stack's settings file, or with dry set only
+// works out what it would do.
+func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dry bool) restoreResult {
+	r := restoreResult{Stack: ref.Name, Project: ref.Project}
+	fail := func(err error) restoreResult {
+		r.Action, r.Error = "error", err.Error()
+		return r
+	}
+	path, err := w.project.SettingsPath(ref.Name)
+	if err != nil {
+		return fail(err)
+	}
+	r.File = path
+	res, err := w.backend.Provider(ctx, ref, true)
+	if errors.Is(err, state.ErrStackNotFound) {
+		return fail(stackNotFound(ctx, w, ref, err))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	p := res.Provider
+	r.Provider, r.Key = p.Kind(), p.KeyID()
+	if p.Type == state.TypeCloud {
+		r.SecretsProvider = p.URL
+	}
+	if res.Source.Kind != "checkpoint" {
+		r.Source, r.SourceObject = res.Source.Kind, w.backend.Store.Location(res.Source.Key)
+	} else {
+		r.Source = "checkpoint"
+	}
+	if !p.Known() {
+		return fail(fmt.Errorf("stack %s: %s records secrets provider type %q, which pulumi does not know; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Stack.Key), p.Type))
+	}
+	if locks, err := w.backend.Locks(ctx, ref); err == nil && len(locks) > 0 {
+		r.Locked = true
+	}
+
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fail(fmt.Errorf("reading %s: %w", path, err))
+	}
+	out, er, err := settings.Edit(old, settings.FieldsFor(p), settings.EditOptions{Format: settings.FormatFor(path), Force: force})
+	r.Set, r.Removed, r.Conflicts, r.SecureValues = er.Set, er.Removed, er.Conflicts, er.SecureValues
+	switch {
+	case errors.Is(err, settings.ErrConflict):
+		r.Action = "conflict"
+		return r
+	case err != nil:
+		return fail(fmt.Errorf("editing %s: %w; fix the file's YAML or move it aside", path, err))
+	}
+	r.Action = er.Action.String()
+	if r.Action == "unchanged" && len(old) == 0 && len(out) == 0 {
+		return r // service stack with no file: nothing to write
+	}
+	if dry {
+		if r.Action != "unchanged" {
+			r.Diff = unifiedDiff(relPath(w.dir, path), old, out)
+		}
+		return r
+	}
+	if !bytes.Equal(old, out) {
+		if err := settings.WriteFile(path, out); err != nil {
+			return fail(err)
+		}
+	}
+	return r
+}
+
+// stackNotFound rewrites a missing stack's error to list the project's
+// stacks that do exist.
+func stackNotFound(ctx context.Context, w *workspace, ref state.StackRef, err error) error {
+	l, lerr := w.backend.ListStacks(ctx, ref.Project)
+	if lerr != nil {
+		return err
+	}
+	var names []string
+	for _, s := range l.Stacks {
+		if !s.Legacy || l.Layout.Legacy {
+			names = append(names, s.Ref.Name)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("stack %s not found: backend %s holds no stacks of project %s; check --backend and the project name", ref, w.backend.URL.Raw, ref.Project)
+	}
+	return fmt.Errorf("stack %s not found in backend %s; project %s has: %s", ref, w.backend.URL.Raw, ref.Project, strings.Join(names, ", "))
+}
+
+func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
+	file := relPath(w.dir, r.File)
+	what := r.Provider
+	if r.Key != "" {
+		what += " " + r.Key
+	}
+	if r.Source == "backup" || r.Source == "history" {
+		what += ", from " + r.Source + " " + r.SourceObject
+	}
+	switch r.Action {
+	case "error":
+		fmt.Fprintf(e.stderr, "stacksync: %s\n", r.Error)
+		return
+	case "conflict":
+		fmt.Fprintf(e.stdout, "%s: conflict: %s in %s differs from state (%s); refusing to change the file", r.Stack, strings.Join(r.Conflicts, ", "), file, what)
+		if r.SecureValues > 0 {
+			fmt.Fprintf(e.stdout, "; %d secure config value(s) in it were encrypted with the present value and would be unreadable after --force", r.SecureValues)
+		}
+		fmt.Fprintln(e.stdout, "; rerun with --force to replace it")
+		return
+	}
+	verb := r.Action
+	switch {
+	case r.Action == "unchanged":
+		verb = "up to date"
+	case check || dryRun:
+		verb = "would be " + r.Action
+	}
+	fmt.Fprintf(e.stdout, "%s: %s %s (%s)\n", r.Stack, verb, file, what)
+	if r.Diff != "" {
+		fmt.Fprint(e.stdout, r.Diff)
+	}
+}
+
+// relPath shortens path for output when it is under dir.
+func relPath(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	kmsURL = "awskms://alias/pulumi_backend_software?region=us-west-2"
+	kmsKey = "AQICAHjQyYllIFIL+lJwhAqA/TQKZ3jmdGF2HmcqJQ5vkG4uWAEcBPrCua2Z1i4oP8JTGgktAAAAfjB8BgkqhkiG9w0BBwagbzBtAgEAMGgGCSqGSIb3DQEHATAeBglghkgBZQMEAS4wEQQMnhBH6/o6orkQVF7rAgEQgDsnHSe9gjecN5kx+JCVXtqalGLVqVsHsOLDWepfoS+UpfrJc28qpYcRPyX7gOqaj5O/8ZHCayGtntj6VQ=="
+	salt   = "v1:x1nOvBvBNdY=:v1:b+kgJAsOIAMDCrOy:gjZBW+D1Ugs3p81yZGXQFnHp+5pGsw=="
+)
+
+func cloudCheckpoint(stack string) string {
+	return `{"version":3,"checkpoint":{"stack":"organization/demo/` + stack + `","latest":{"manifest":{"time":"2026-11-29T20:00:00Z","magic":"x","version":"v3.274.1"},"secrets_providers":{"type":"cloud","state":{"url":"` + kmsURL + `","encryptedkey":"` + kmsKey + `"}},"metadata":{}}}}`
+}
+
+func passphraseCheckpoint(stack string) string {
+	return `{"version":3,"checkpoint":{"stack":"organization/demo/` + stack + `","latest":{"manifest":{"time":"2026-11-29T20:00:00Z","magic":"x","version":"v3.274.1"},"secrets_providers":{"type":"passphrase","state":{"salt":"` + salt + `"}},"metadata":{}}}}`
+}
+
+// fixture lays out a file:// backend and a project directory in a temp dir.
+type fixture struct {
+	root, backend, project string
+}
+
+func newFixture(t *testing.T, objects map[string]string) *fixture {
+	t.Helper()
+	root := t.TempDir()
+	f := &fixture{root: root, backend: filepath.Join(root, "backend"), project: filepath.Join(root, "project")}
+	objects[".pulumi/meta.yaml"] = "version: 1\n"
+	for k, v := range objects {
+		write(t, filepath.Join(f.backend, k), v)
+	}
+	write(t, filepath.Join(f.project, "Pulumi.yaml"), "name: demo\nruntime: yaml\n")
+	return f
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, home: f.root, cwd: f.project}
+	full := append([]string{}, args...)
+	if len(args) > 0 && args[0] == "restore" {
+		full = append(full, "--backend", "file://"+f.backend)
+	}
+	code = run(context.Background(), full, e)
+	return code, out.String(), errb.String()
+}
+
+func (f *fixture) settings(t *testing.T, stack string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(f.project, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestRestoreCreatesAndIsIdempotent(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		".pulumi/stacks/demo/dev.json":  cloudCheckpoint("dev"),
+		".pulumi/stacks/demo/prod.json": passphraseCheckpoint("prod"),
+	})
+	code, out, errs := f.run(t, "restore", "dev", "-s", "prod")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if want := "secretsprovider: " + kmsURL + "\nencryptedkey: " + kmsKey + "\n"; f.settings(t, "dev") != want {
+		t.Errorf("dev settings:\n%s\nwant:\n%s", f.settings(t, "dev"), want)
+	}
+	if want := "encryptionsalt: " + salt + "\n"; f.settings(t, "prod") != want {
+		t.Errorf("prod settings:\n%s\nwant:\n%s", f.settings(t, "prod"), want)
+	}
+	if !strings.Contains(out, "dev: created Pulumi.dev.yaml (awskms alias/pulumi_backend_software)") {
+		t.Errorf("output %q lacks the dev line", out)
+	}
+	code, out, _ = f.run(t, "restore", "--all", "--check")
+	if code != exitOK || strings.Count(out, "up to date") != 2 {
+		t.Errorf("second run: exit %d, output %q; want 0 and two up-to-date lines", code, out)
+	}
+}
+
+func TestRestoreKeepsConfig(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	regenerated := "# keep me\nconfig:\n  demo:apikey:\n    secure: v1:abc\n  test:value: hello\n"
+	write(t, filepath.Join(f.project, "Pulumi.dev.yaml"), regenerated)
+	if code, _, errs := f.run(t, "restore", "dev"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	got := f.settings(t, "dev")
+	if !strings.HasSuffix(got, regenerated) {
+		t.Errorf("config block changed:\n%s", got)
+	}
+	if !strings.HasPrefix(got, "secretsprovider: "+kmsURL+"\nencryptedkey: "+kmsKey+"\n") {
+		t.Errorf("fields not restored first:\n%s", got)
+	}
+}
+
+func TestRestoreExitCodes(t *testing.T) {
+	objects := map[string]string{
+		".pulumi/stacks/demo/dev.json":      cloudCheckpoint("dev"),
+		".pulumi/stacks/demo/future.json":   `{"version":9,"checkpoint":{}}`,
+		".pulumi/stacks/demo/broken.json":   `{"version":3,"checkpoint":{"latest":{"secrets`,
+		".pulumi/stacks/demo/bare.json":     `{"version":0,"checkpoint":{"stack":"organization/demo/bare"}}`,
+		".pulumi/stacks/demo/gone.json.bak": cloudCheckpoint("gone"),
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		settings string // existing Pulumi.dev.yaml, if any
+		code     int
+		stdout   string
+		stderr   string
+	}{
+		{name: "no stacks", args: []string{"restore"}, code: exitUsage, stderr: "no stack given"},
+		{name: "stacks and all", args: []string{"restore", "dev", "--all"}, code: exitUsage, stderr: "not both"},
+		{name: "bad output", args: []string{"restore", "dev", "-o", "yaml"}, code: exitUsage, stderr: "want text or json"},
+		{name: "bad flag", args: []string{"restore", "--nope"}, code: exitUsage, stderr: "flag provided but not defined"},
+		{name: "bad name", args: []string{"restore", ".."}, code: exitUsage, stderr: `stack name ".."`},
+		{name: "other project", args: []string{"restore", "web/dev"}, code: exitUsage, stderr: "belongs to project web"},
+		{name: "unknown command", args: []string{"restroe"}, code: exitUsage, stderr: "unknown command"},
+		{name: "missing stack lists others", args: []string{"restore", "nope"}, code: exitError, stderr: "project demo has: bare, broken, dev, future"},
+		{name: "bak alone is not a stack", args: []string{"restore", "gone"}, code: exitError, stderr: "stack demo/gone not found"},
+		{name: "unsupported version", args: []string{"restore", "future"}, code: exitError, stderr: "checkpoint version 9"},
+		{name: "corrupt", args: []string{"restore", "broken"}, code: exitError, stderr: "corrupt state"},
+		{name: "no provider", args: []string{"restore", "bare"}, code: exitError, stderr: "records no secrets provider"},
+		{name: "check finds work", args: []string{"restore", "dev", "--check"}, code: exitDrift, stdout: "dev: would be created"},
+		{name: "dry run diff", args: []string{"restore", "dev", "--dry-run"}, code: exitOK, stdout: "+secretsprovider: " + kmsURL},
+		{name: "conflict", args: []string{"restore", "dev"}, settings: "encryptionsalt: v1:fresh\nconfig:\n  demo:x:\n    secure: v1:y\n", code: exitConflict, stdout: "1 secure config value"},
+		{name: "conflict check", args: []string{"restore", "dev", "--check"}, settings: "encryptionsalt: v1:fresh\n", code: exitDrift, stdout: "conflict"},
+		{name: "force", args: []string{"restore", "dev", "--force"}, settings: "encryptionsalt: v1:fresh\n", code: exitOK, stdout: "dev: updated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			copied := map[string]string{}
+			for k, v := range objects {
+				copied[k] = v
+			}
+			f := newFixture(t, copied)
+			path := filepath.Join(f.project, "Pulumi.dev.yaml")
+			if tt.settings != "" {
+				write(t, path, tt.settings)
+			}
+			code, out, errs := f.run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stdout %q stderr %q", code, tt.code, out, errs)
+			}
+			if !strings.Contains(out, tt.stdout) || !strings.Contains(errs, tt.stderr) {
+				t.Errorf("stdout %q (want %q), stderr %q (want %q)", out, tt.stdout, errs, tt.stderr)
+			}
+			if strings.Count(strings.TrimSpace(errs), "\n") > 0 && tt.code != exitUsage {
+				t.Errorf("error is more than one line: %q", errs)
+			}
+			// Nothing but a successful, forced or plain restore may touch
+			// the settings file.
+			data, err := os.ReadFile(path)
+			switch {
+			case tt.code == exitOK && !strings.Contains(strings.Join(tt.args, " "), "--dry-run"):
+				if err != nil {
+					t.Errorf("settings file not written: %v", err)
+				}
+			case tt.settings == "":
+				if err == nil {
+					t.Errorf("settings file written: %q", data)
+				}
+			default:
+				if string(data) != tt.settings {
+					t.Errorf("settings file changed to %q", data)
+				}
+			}
+		})
+	}
+}
+
+func TestRestoreFromBackup(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		".pulumi/stacks/demo/dev.json":                          `{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"manifest":{},"metadata":{}}}}`,
+		".pulumi/backups/demo/dev/dev.1700000000000000000.json": passphraseCheckpoint("dev"),
+		".pulumi/backups/demo/dev/dev.1800000000000000000.json": cloudCheckpoint("dev"),
+	})
+	code, out, errs := f.run(t, "restore", "dev")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "from backup") || !strings.Contains(out, "dev.1800000000000000000.json") {
+		t.Errorf("output does not name the backup: %q", out)
+	}
+	if !strings.HasPrefix(f.settings(t, "dev"), "secretsprovider: "+kmsURL) {
+		t.Errorf("settings not from the newest backup: %q", f.settings(t, "dev"))
+	}
+}
+
+func TestRestoreJSON(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	write(t, filepath.Join(f.project, "Pulumi.dev.yaml"), "config:\n  demo:password: hunter2\n")
+	code, out, _ := f.run(t, "restore", "dev", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var rs []map[string]any
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if len(rs) != 1 || rs[0]["stack"] != "dev" || rs[0]["action"] != "updated" || rs[0]["provider"] != "awskms" || rs[0]["key"] != "alias/pulumi_backend_software" {
+		t.Errorf("unexpected result %v", rs)
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("a config value was printed: %s", out)
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	got := unifiedDiff("P.yaml", []byte("config:\n  a: b\n"), []byte("secretsprovider: x\nconfig:\n  a: b\n"))
+	want := "--- a/P.yaml\n+++ b/P.yaml\n@@ -0,0 +1 @@\n+secretsprovider: x\n"
+	if got != want {
+		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
+	}
+	got = unifiedDiff("P.yaml", []byte("encryptionsalt: s\nconfig:\n  a: b\n"), []byte("secretsprovider: x\nencryptedkey: k\nconfig:\n  a: b\n"))
+	want = "--- a/P.yaml\n+++ b/P.yaml\n@@ -1 +1,2 @@\n-encryptionsalt: s\n+secretsprovider: x\n+encryptedkey: k\n"
+	if got != want {
+		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -1,0 +1,225 @@
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrNoProject is returned by FindProject when no Pulumi project file exists
+// in a directory or any of its parents.
+var ErrNoProject = errors.New("no Pulumi project file (Pulumi.yaml, Pulumi.yml or Pulumi.json) found")
+
+// ErrInvalidStackName is returned when a stack name cannot be used to build
+// a settings file name.
+var ErrInvalidStackName = errors.New("invalid stack name")
+
+// projectFileNames are the project file names Pulumi looks for, in the order
+// it tries them within one directory.
+var projectFileNames = []string{"Pulumi.json", "Pulumi.yaml", "Pulumi.yml"}
+
+// maxStackNameLen is Pulumi's limit on the length of a stack name, in bytes.
+const maxStackNameLen = 100
+
+// Project is a Pulumi project file (Pulumi.yaml, Pulumi.yml or Pulumi.json)
+// and the facts stacksync needs from it.
+type Project struct {
+	// Path is the absolute path of the project file.
+	Path string
+	// Dir is the directory that holds the project file.
+	Dir string
+	// Name is the project name.
+	Name string
+	// Ext is the project file's extension: ".yaml", ".yml" or ".json".
+	// Stack settings files use the same extension.
+	Ext string
+	// StackConfigDir is the stackConfigDir setting as written in the file
+	// (possibly relative to Dir), or "" when stack settings files live next
+	// to the project file.
+	StackConfigDir string
+	// BackendURL is backend.url from the project file, or "".
+	BackendURL string
+}
+
+// FindProject looks for a Pulumi project file in dir and then in each of its
+// parents, as pulumi does, trying Pulumi.json, Pulumi.yaml and Pulumi.yml in
+// that order within one directory. It returns an error wrapping ErrNoProject
+// when there is none.
+func FindProject(dir string) (*Project, error) {
+	start, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("find Pulumi project from %s: %w", dir, err)
+	}
+	for d := start; ; {
+		for _, name := range projectFileNames {
+			path := filepath.Join(d, name)
+			fi, err := os.Stat(path)
+			switch {
+			case err == nil && fi.Mode().IsRegular():
+				return LoadProject(path)
+			case err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err):
+				return nil, fmt.Errorf("find Pulumi project: %w", err)
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	return nil, fmt.Errorf("%w in %s or any parent directory: run stacksync from the project directory or pass -C <project dir>", ErrNoProject, start)
+}
+
+// isNotDir reports whether err says a path component is not a directory,
+// which happens when dir names a file.
+func isNotDir(err error) bool {
+	return errors.Is(err, syscall.ENOTDIR)
+}
+
+// projectFile is the part of a Pulumi project file that stacksync reads.
+type projectFile struct {
+	Name           yaml.Node `yaml:"name"`
+	StackConfigDir string    `yaml:"stackConfigDir"`
+	Config         yaml.Node `yaml:"config"`
+	Backend        *struct {
+		URL string `yaml:"url"`
+	} `yaml:"backend"`
+}
+
+// LoadProject reads the Pulumi project file at path. YAML and JSON project
+// files are both read with a YAML parser, since JSON is YAML.
+func LoadProject(path string) (*Project, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load Pulumi project %s: %w", path, err)
+	}
+	ext := filepath.Ext(abs)
+	switch ext {
+	case ".yaml", ".yml", ".json":
+	default:
+		return nil, fmt.Errorf("load Pulumi project %s: unsupported extension %q (want .yaml, .yml or .json)", abs, ext)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("load Pulumi project: %w", err)
+	}
+	var pf projectFile
+	if err := yaml.Unmarshal(data, &pf); err != nil {
+		return nil, fmt.Errorf("load Pulumi project %s: %w", abs, err)
+	}
+	p := &Project{Path: abs, Dir: filepath.Dir(abs), Ext: ext, StackConfigDir: pf.StackConfigDir}
+	if pf.Name.Kind == yaml.ScalarNode && pf.Name.Tag != "!!null" {
+		p.Name = pf.Name.Value
+	}
+	if p.Name == "" {
+		return nil, fmt.Errorf("load Pulumi project %s: the project file has no name: add a name: line", abs)
+	}
+	// Pulumi rewrites a string-valued config: (the legacy spelling) to
+	// stackConfigDir, and refuses a file that has both.
+	if c := pf.Config; c.Kind == yaml.ScalarNode && c.Tag != "!!null" {
+		if p.StackConfigDir != "" {
+			return nil, fmt.Errorf("load Pulumi project %s: both config and stackConfigDir set the stack config directory: keep only stackConfigDir", abs)
+		}
+		p.StackConfigDir = c.Value
+	}
+	if pf.Backend != nil {
+		p.BackendURL = pf.Backend.URL
+	}
+	return p, nil
+}
+
+// SettingsDir returns the directory that holds the project's stack settings
+// files: Dir, or Dir joined with StackConfigDir when that is set (joined the
+// way pulumi joins it, so an absolute StackConfigDir still lands under Dir).
+func (p *Project) SettingsDir() string {
+	if p.StackConfigDir == "" {
+		return p.Dir
+	}
+	return filepath.Join(p.Dir, p.StackConfigDir)
+}
+
+// SettingsPath returns the path of the settings file of stack, which must be
+// a bare stack name ("dev", not "organization/proj/dev"): Pulumi.<stack><Ext>
+// in SettingsDir. Dots in the name are kept. It returns an error wrapping
+// ErrInvalidStackName when the name could escape the directory or is not a
+// name Pulumi accepts.
+func (p *Project) SettingsPath(stack string) (string, error) {
+	if err := checkStackName(stack); err != nil {
+		return "", err
+	}
+	return filepath.Join(p.SettingsDir(), "Pulumi."+stack+p.Ext), nil
+}
+
+// SettingsFiles returns the sorted names of the stacks that have a settings
+// file (Pulumi.<stack><Ext>) in SettingsDir. Files whose stack part is not a
+// valid stack name are skipped, and so is the project file itself. A missing
+// directory has no settings files.
+func (p *Project) SettingsFiles() ([]string, error) {
+	dir := p.SettingsDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list stack settings files: %w", err)
+	}
+	var stacks []string
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "Pulumi.") || !strings.HasSuffix(name, p.Ext) ||
+			len(name) <= len("Pulumi.")+len(p.Ext) {
+			continue
+		}
+		stack := name[len("Pulumi.") : len(name)-len(p.Ext)]
+		if checkStackName(stack) != nil {
+			continue
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+		} else if !e.Type().IsRegular() {
+			continue
+		}
+		stacks = append(stacks, stack)
+	}
+	sort.Strings(stacks)
+	return stacks, nil
+}
+
+// checkStackName applies Pulumi's stack name rule (non-empty, at most 100
+// bytes, only A-Z a-z 0-9 _ . -) and also rejects "." and "..", so a name
+// can never leave the settings directory. It ignores
+// PULUMI_DISABLE_VALIDATION on purpose.
+func checkStackName(stack string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidStackName, stack, why)
+	}
+	switch {
+	case stack == "":
+		return bad("it is empty")
+	case len(stack) > maxStackNameLen:
+		return bad(fmt.Sprintf("it is longer than %d bytes", maxStackNameLen))
+	case stack == "." || stack == "..":
+		return bad("it is not a name")
+	}
+	for i := 0; i < len(stack); i++ {
+		c := stack[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
+			continue
+		}
+		if c == '/' {
+			return bad("use the bare stack name (dev, not organization/project/dev)")
+		}
+		return bad("use only letters, digits, '_', '.' and '-'")
+	}
+	return nil
+}

@@ -1,0 +1,439 @@
+package settings
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/stacksync/stacksync/pkg/state"
+)
+
+// ErrConflict is returned by Edit when a settings file already holds a
+// secrets provider field with a different value than the one wanted.
+var ErrConflict = errors.New("settings file conflicts with state")
+
+// Keys of the three secrets provider fields in a settings file, in the order
+// Pulumi writes them.
+const (
+	KeySecretsProvider = "secretsprovider"
+	KeyEncryptedKey    = "encryptedkey"
+	KeyEncryptionSalt  = "encryptionsalt"
+)
+
+// fieldKeys lists the field keys in Pulumi's order; indexes into it are used
+// for the [3] arrays below.
+var fieldKeys = [3]string{KeySecretsProvider, KeyEncryptedKey, KeyEncryptionSalt}
+
+// Fields are the secrets provider fields of a stack settings file. An empty
+// string means the key is absent.
+type Fields struct {
+	SecretsProvider string // secretsprovider
+	EncryptedKey    string // encryptedkey
+	EncryptionSalt  string // encryptionsalt
+}
+
+func (f Fields) array() [3]string {
+	return [3]string{f.SecretsProvider, f.EncryptedKey, f.EncryptionSalt}
+}
+
+func fieldsFromArray(a [3]string) Fields {
+	return Fields{SecretsProvider: a[0], EncryptedKey: a[1], EncryptionSalt: a[2]}
+}
+
+// FieldsFor returns the settings file fields Pulumi itself writes for the
+// secrets provider p (its EditProjectStack mapping): a cloud provider sets
+// secretsprovider to the URL and encryptedkey to the encrypted key, verbatim;
+// a passphrase provider sets only encryptionsalt; any other type clears all
+// three.
+func FieldsFor(p state.SecretsProvider) Fields {
+	switch p.Type {
+	case state.TypeCloud:
+		return Fields{SecretsProvider: p.URL, EncryptedKey: p.EncryptedKey}
+	case state.TypePassphrase:
+		return Fields{EncryptionSalt: p.Salt}
+	}
+	return Fields{}
+}
+
+// Format is the syntax of a settings file.
+type Format int
+
+const (
+	// FormatYAML is Pulumi.<stack>.yaml or .yml.
+	FormatYAML Format = iota
+	// FormatJSON is Pulumi.<stack>.json.
+	FormatJSON
+)
+
+func (f Format) String() string {
+	if f == FormatJSON {
+		return "JSON"
+	}
+	return "YAML"
+}
+
+// FormatFor returns the format of the settings file at path, by its
+// extension: JSON for .json, YAML otherwise.
+func FormatFor(path string) Format {
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		return FormatJSON
+	}
+	return FormatYAML
+}
+
+// Action says what Edit did to a settings file.
+type Action int
+
+const (
+	// ActionUnchanged means the file already had the wanted fields.
+	ActionUnchanged Action = iota
+	// ActionCreated means the input was empty (no file) and fields were written.
+	ActionCreated
+	// ActionUpdated means fields were added, replaced or removed.
+	ActionUpdated
+	// ActionConflict means a field held a different value and Force was off;
+	// nothing was changed.
+	ActionConflict
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionUnchanged:
+		return "unchanged"
+	case ActionCreated:
+		return "created"
+	case ActionUpdated:
+		return "updated"
+	case ActionConflict:
+		return "conflict"
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// EditOptions control Edit.
+type EditOptions struct {
+	// Format is the settings file's syntax.
+	Format Format
+	// Force replaces or removes fields that hold a different value instead of
+	// reporting a conflict.
+	Force bool
+}
+
+// Result says what Edit did. It names fields but never holds their values.
+type Result struct {
+	Action Action
+	// Set lists the keys written (added or replaced), in Pulumi's order.
+	Set []string
+	// Removed lists the keys deleted.
+	Removed []string
+	// Conflicts lists the keys whose existing value differs from the wanted
+	// one (with Force, these are also in Set or Removed).
+	Conflicts []string
+	// SecureValues counts the secure: values under config.
+	SecureValues int
+}
+
+// Edit returns data, a settings file in the given format, changed so that its
+// secrets provider fields match want, plus what changed.
+//
+// A field wanted empty must be absent; a field wanted non-empty must equal
+// the wanted string exactly. Missing fields (absent or empty) are added; a
+// secretsprovider of "passphrase" or "default" also counts as missing, and is
+// left alone when want has no secretsprovider (it means the same to Pulumi).
+// A field that holds another non-empty value is a conflict: unless
+// opts.Force is set, Edit returns data unchanged, Action ActionConflict and
+// an error wrapping ErrConflict.
+//
+// Every byte outside the three fields' entries is kept: config, environment,
+// other keys, comments, order, quoting, indentation and line endings. New
+// fields go where Pulumi puts them: in the order secretsprovider,
+// encryptedkey, encryptionsalt, next to the fields already present, or else
+// before the first key. Empty input gives a new file (ActionCreated), or
+// stays empty when want is all empty.
+//
+// Edit refuses, with data unchanged, input that does not parse, whose top
+// level is not a block mapping (YAML) or an object (JSON), or that has
+// duplicate top-level keys.
+func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
+	w := want.array()
+	for i, v := range w {
+		if !utf8.ValidString(v) {
+			return data, Result{}, fmt.Errorf("wanted %s is not valid UTF-8", fieldKeys[i])
+		}
+	}
+	if opts.Format == FormatJSON {
+		return editJSON(data, w, opts.Force)
+	}
+	return editYAML(data, w, opts.Force)
+}
+
+// ReadFields returns the secrets provider fields of a settings file, read
+// the way Pulumi reads them (a null value reads as empty).
+func ReadFields(data []byte, format Format) (Fields, error) {
+	if format == FormatJSON {
+		return readFieldsJSON(data)
+	}
+	return readFieldsYAML(data)
+}
+
+// SecureValues counts the secure values ({secure: …}) under the config key
+// of a settings file, nested objects and arrays included.
+func SecureValues(data []byte, format Format) (int, error) {
+	if format == FormatJSON {
+		return secureValuesJSON(data)
+	}
+	return secureValuesYAML(data)
+}
+
+// fieldState is what a file holds for one of the three fields.
+type fieldState struct {
+	present bool   // the key is in the file
+	str     bool   // its value reads as a string (null reads as "")
+	value   string // that string
+}
+
+// op is the change planned for one field.
+type op int
+
+const (
+	opKeep op = iota
+	opInsert
+	opReplace
+	opRemove
+)
+
+// unsetProvider reports whether a secretsprovider value means "no cloud
+// provider" to Pulumi.
+func unsetProvider(v string) bool {
+	return v == "" || v == "passphrase" || v == "default"
+}
+
+// plan decides, field by field, how to get from cur to want.
+func plan(cur [3]fieldState, want [3]string, force bool) (ops [3]op, conflicts []string) {
+	for i := range fieldKeys {
+		c, w := cur[i], want[i]
+		if !c.present {
+			if w != "" {
+				ops[i] = opInsert
+			}
+			continue
+		}
+		unset := c.str && (c.value == "" || i == 0 && unsetProvider(c.value))
+		switch {
+		case w == "" && unset:
+			if c.value == "" {
+				ops[i] = opRemove // an empty or null value: make it absent
+			} // else: secretsprovider passphrase/default, equivalent; keep
+		case c.str && c.value == w:
+			// already right
+		case unset:
+			ops[i] = opReplace
+		default:
+			conflicts = append(conflicts, fieldKeys[i])
+			if w == "" {
+				ops[i] = opRemove
+			} else {
+				ops[i] = opReplace
+			}
+		}
+	}
+	if len(conflicts) > 0 && !force {
+		ops = [3]op{}
+	}
+	return ops, conflicts
+}
+
+// final returns the field values the file holds after ops.
+func final(cur [3]fieldState, want [3]string, ops [3]op) [3]fieldState {
+	var out [3]fieldState
+	for i, o := range ops {
+		switch o {
+		case opKeep:
+			out[i] = cur[i]
+		case opInsert, opReplace:
+			out[i] = fieldState{present: true, str: true, value: want[i]}
+		}
+	}
+	return out
+}
+
+// anchor says where a new field goes: before or after an existing entry.
+type anchor struct {
+	entry int  // index of the entry
+	after bool // after it rather than before it
+}
+
+// placeInserts returns where each field to insert goes, given the entry
+// index of each field already in the file: after the nearest field that
+// comes before it in Pulumi's order, else before the nearest that comes
+// after it, else before the first entry.
+func placeInserts(ops [3]op, fields [3]int) [3]anchor {
+	var a [3]anchor
+	stays := func(j int) bool { return fields[j] >= 0 && ops[j] != opRemove }
+	for i, o := range ops {
+		if o != opInsert {
+			continue
+		}
+		a[i] = anchor{}
+		placed := false
+		for j := i - 1; j >= 0 && !placed; j-- {
+			if stays(j) {
+				a[i], placed = anchor{entry: fields[j], after: true}, true
+			}
+		}
+		for j := i + 1; j < len(fields) && !placed; j++ {
+			if stays(j) {
+				a[i], placed = anchor{entry: fields[j]}, true
+			}
+		}
+	}
+	return a
+}
+
+// conflictError builds the error for fields that differ from state.
+func conflictError(conflicts []string) error {
+	return fmt.Errorf("%w: %s already set to a different value; rerun with --force to replace", ErrConflict, strings.Join(conflicts, ", "))
+}
+
+// result fills in a Result from the planned ops.
+func result(ops [3]op, conflicts []string, secure int, created bool) Result {
+	r := Result{Action: ActionUnchanged, Conflicts: conflicts, SecureValues: secure}
+	for i, o := range ops {
+		switch o {
+		case opInsert, opReplace:
+			r.Set = append(r.Set, fieldKeys[i])
+		case opRemove:
+			r.Removed = append(r.Removed, fieldKeys[i])
+		}
+	}
+	if len(r.Set)+len(r.Removed) > 0 {
+		r.Action = ActionUpdated
+		if created {
+			r.Action = ActionCreated
+		}
+	}
+	return r
+}
+
+// WriteFile atomically replaces the file at path with data: it writes a
+// temporary file in the target's directory, fsyncs it, renames it over the
+// target and fsyncs the directory, so the old file is never truncated. An
+// existing file keeps its mode; a new one gets 0644 whatever the umask. A
+// symlink at path is followed and its target replaced, so the link stays a
+// link. When the file already holds data, nothing is written and its mtime
+// is unchanged.
+func WriteFile(path string, data []byte) error {
+	target, err := resolveLink(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	mode := fs.FileMode(0o644)
+	fi, err := os.Stat(target)
+	switch {
+	case err == nil:
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("write %s: not a regular file", path)
+		}
+		mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+		if fi.Size() == int64(len(data)) {
+			if old, err := os.ReadFile(target); err == nil && bytes.Equal(old, data) {
+				return nil
+			}
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := replaceFile(target, data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// resolveLink follows symlinks at the last element of path (not necessarily
+// to an existing file) and returns the path to write.
+func resolveLink(path string) (string, error) {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return path, nil
+			}
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		link, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		path = link
+	}
+	return "", errors.New("too many levels of symbolic links")
+}
+
+// rename is os.Rename; tests replace it to make the last step fail.
+var rename = os.Rename
+
+// replaceFile writes data to a temporary file next to target and renames it
+// over target.
+func replaceFile(target string, data []byte, mode fs.FileMode) (err error) {
+	dir, base := filepath.Split(target)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".stacksync-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	// Chmod is not subject to the umask, unlike the mode given at creation.
+	if err = tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = rename(tmp.Name(), target); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory so a rename in it is durable. Platforms and
+// file systems that cannot sync a directory are not an error.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+//go:build unix
+
+package settings
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// dirNames lists a directory, to spot leftover temporary files.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWriteFileKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if got := readFile(t, path); got != "new\n" {
+		t.Errorf("content = %q", got)
+	}
+	if names := dirNames(t, dir); strings.Join(names, ",") != "Pulumi.dev.yaml" {
+		t.Errorf("directory holds %q; want only the file", names)
+	}
+}
+
+func TestWriteFileNewFileMode(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := WriteFile(path, []byte("x: 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode = %v, want 0644", fi.Mode().Perm())
+	}
+	if names := dirNames(t, dir); strings.Join(names, ",") != "Pulumi.dev.yaml" {
+		t.Errorf("directory holds %q; want only the file", names)
+	}
+}
+
+func TestWriteFileSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real", "Pulumi.dev.yaml")
+	if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(real, []byte("old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.Symlink(filepath.Join("real", "Pulumi.dev.yaml"), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(link, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("link is no longer a symlink: %v, %v", fi, err)
+	}
+	if got := readFile(t, real); got != "new\n" {
+		t.Errorf("target content = %q, want new", got)
+	}
+	if fi, _ := os.Stat(real); fi.Mode().Perm() != 0o640 {
+		t.Errorf("target mode = %v, want 0640", fi.Mode().Perm())
+	}
+	if names := dirNames(t, filepath.Dir(real)); len(names) != 1 {
+		t.Errorf("target directory holds %q", names)
+	}
+
+	// A dangling link creates its target.
+	dangling := filepath.Join(dir, "Pulumi.prod.yaml")
+	if err := os.Symlink("real/Pulumi.prod.yaml", dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(dangling, []byte("p\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(dir, "real", "Pulumi.prod.yaml")); got != "p\n" {
+		t.Errorf("dangling target content = %q", got)
+	}
+	if fi, err := os.Lstat(dangling); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("dangling link replaced: %v, %v", fi, err)
+	}
+}
+
+func TestWriteFileUnchangedKeepsMtime(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.WriteFile(path, []byte("same\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(path, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, []byte("same\n")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(past) {
+		t.Errorf("mtime changed to %v; want %v", fi.ModTime(), past)
+	}
+	// Same size, different bytes is written.
+	if err := WriteFile(path, []byte("diff\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "diff\n" {
+		t.Errorf("content = %q", got)
+	}
+}
+
+func TestWriteFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	// The target is a directory: refused, nothing left behind.
+	sub := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(sub, []byte("x")); err == nil || !strings.Contains(err.Error(), sub) {
+		t.Errorf("WriteFile over a directory: %v; want an error naming it", err)
+	}
+	// The directory does not exist.
+	missing := filepath.Join(dir, "nope", "Pulumi.dev.yaml")
+	if err := WriteFile(missing, []byte("x")); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("WriteFile into a missing directory: %v; want an error naming it", err)
+	}
+	// A symlink loop.
+	loop := filepath.Join(dir, "loop")
+	if err := os.Symlink("loop", loop); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(loop, []byte("x")); err == nil {
+		t.Error("WriteFile through a symlink loop succeeded")
+	}
+	if names := dirNames(t, dir); strings.Join(names, ",") != "Pulumi.dev.yaml,loop" {
+		t.Errorf("directory holds %q; want no temporary files", names)
+	}
+}
+
+func TestWriteFileFailureCleansUp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rename = func(string, string) error { return errors.New("injected failure") }
+	defer func() { rename = os.Rename }()
+	err := WriteFile(path, []byte("new\n"))
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("WriteFile = %v; want the injected error, naming the file", err)
+	}
+	if got := readFile(t, path); got != "old\n" {
+		t.Errorf("original changed to %q", got)
+	}
+	if names := dirNames(t, dir); strings.Join(names, ",") != "Pulumi.dev.yaml" {
+		t.Errorf("directory holds %q; want no temporary files", names)
+	}
+}
