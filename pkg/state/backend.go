@@ -213,6 +213,11 @@ func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
 	r := &windowReader{ctx: ctx, store: b.Store, key: key, counter: &b.bytesRead}
 	defer r.Close()
 	h, err := DecodeHead(r)
+	if r.err != nil {
+		// The store failed (not found, access denied…): report that, not
+		// the decoder's view of it as corrupt JSON.
+		return h, r.err
+	}
 	if err != nil {
 		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
 	}
@@ -231,21 +236,35 @@ type windowReader struct {
 	loaded bool
 	rest   io.ReadCloser
 	eof    bool
+	// err is the first store error, which sticks.
+	err error
+}
+
+// fail records a store error, naming the object unless the store did.
+func (r *windowReader) fail(err error, wrap bool) error {
+	if wrap {
+		err = fmt.Errorf("reading %s: %w", r.store.Location(r.key), err)
+	}
+	r.err = err
+	return err
 }
 
 func (r *windowReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
 	if !r.loaded {
 		r.loaded = true
 		rc, err := r.store.ReadRange(r.ctx, r.key, 0, HeadWindow)
 		if err != nil {
-			return 0, err
+			return 0, r.fail(err, false)
 		}
 		// Read the window whole, so the connection can be reused.
 		r.window, err = io.ReadAll(rc)
 		rc.Close()
 		r.counter.Add(int64(len(r.window)))
 		if err != nil {
-			return 0, err
+			return 0, r.fail(err, true)
 		}
 		r.eof = len(r.window) < HeadWindow
 	}
@@ -260,12 +279,15 @@ func (r *windowReader) Read(p []byte) (int, error) {
 	if r.rest == nil {
 		rc, err := r.store.ReadRange(r.ctx, r.key, HeadWindow, -1)
 		if err != nil {
-			return 0, err
+			return 0, r.fail(err, false)
 		}
 		r.rest = rc
 	}
 	n, err := r.rest.Read(p)
 	r.counter.Add(int64(n))
+	if err != nil && err != io.EOF {
+		err = r.fail(err, true)
+	}
 	return n, err
 }
 
@@ -369,10 +391,9 @@ func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
 		return nil, err
 	}
 	var keys []string
+	// Like Pulumi, any file in the stack's lock directory counts as a lock.
 	if err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(o Object) error {
-		if strings.HasSuffix(o.Key, ".json") {
-			keys = append(keys, o.Key)
-		}
+		keys = append(keys, o.Key)
 		return nil
 	}); err != nil {
 		return nil, err

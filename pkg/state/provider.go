@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -82,7 +83,7 @@ func (p SecretsProvider) KeyID() string {
 		rest, _, _ = strings.Cut(rest, "?")
 		return strings.TrimPrefix(rest, "/")
 	}
-	return strings.TrimPrefix(u.Host+u.Path, "/")
+	return strings.TrimPrefix(path.Join(u.Host, u.Path), "/")
 }
 
 // Region returns the AWS region of an awskms provider: the URL's region

@@ -48,9 +48,14 @@ func (b *Backend) Provider(ctx context.Context, ref StackRef, fallback bool) (Re
 			}
 		}
 	}
-	why := "it was created by a pulumi release from before September 2024 and never deployed"
-	if res.Head.Version >= 3 && res.Head.HasLatest {
+	var why string
+	switch {
+	case res.Head.Version < 3:
+		why = fmt.Sprintf("checkpoint version %d predates secrets providers", res.Head.Version)
+	case res.Head.HasLatest:
 		why = "its latest deployment has no secrets_providers"
+	default:
+		why = "it was created by a pulumi release from before September 2024 and never deployed"
 	}
 	return res, fmt.Errorf("stack %s: %w in %s (%s), nor in any backup or history checkpoint; set the secrets provider by hand or run pulumi stack change-secrets-provider", ref, ErrNoProvider, b.Store.Location(obj.Key), why)
 }

@@ -1,0 +1,135 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzDecodeHead: checkpoint bytes are untrusted. DecodeHead never panics,
+// fails only with its sentinels, and is deterministic.
+func FuzzDecodeHead(f *testing.F) {
+	for _, c := range decodeCases(f) {
+		f.Add(c.in)
+	}
+	// Checkpoints the real pulumi wrote.
+	if files, err := filepath.Glob(filepath.Join("testdata", "checkpoints", "*.json*")); err == nil {
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := DecodeHead(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) {
+				t.Fatalf("DecodeHead error %v is neither ErrCorrupt nor ErrUnsupportedVersion", err)
+			}
+			return
+		}
+		if h.Version < 0 || h.Version > MaxCheckpointVersion {
+			t.Fatalf("DecodeHead accepted version %d", h.Version)
+		}
+		if h.Provider != nil && h.Version < 3 {
+			t.Fatalf("version %d checkpoint gave provider %+v", h.Version, *h.Provider)
+		}
+		if h.Provider != nil && h.Provider.Type == "" {
+			t.Fatalf("provider with an empty type: %+v", *h.Provider)
+		}
+		if h.Provider != nil && !h.HasLatest {
+			t.Fatalf("provider %+v without latest", *h.Provider)
+		}
+		again, err := DecodeHead(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("second DecodeHead failed: %v", err)
+		}
+		if !sameProvider(h.Provider, again.Provider) || h.Version != again.Version || h.Compression != again.Compression {
+			t.Fatalf("DecodeHead not deterministic: %+v %s then %+v %s", h, provString(h.Provider), again, provString(again.Provider))
+		}
+	})
+}
+
+// FuzzParseBackendURL: backend URLs come from flags, env vars and files.
+func FuzzParseBackendURL(f *testing.F) {
+	for _, s := range []string{
+		"s3://bucket", "s3://b/team/a?region=eu-west-1", "s3://b/x?prefix=p/",
+		"s3://bucket?endpoint=minio:9000&disableSSL=true&s3ForcePathStyle=true",
+		"s3://bucket?endpoint=https://minio:9000&disableSSL=true", "s3://b?disableSSL=banana",
+		"s3://b?request_checksum_calculation=when_supported&awssdk=v2", "s3:///x", "s3://b?%zz",
+		"file:///var/state", "file://~", "file://~/x", "file://./state?prefix=p/", "file://", "file://?x",
+		"gs://b", "https://api.pulumi.com", "", "://", "s3://", "s3://b/../..", "s3://[::1]/x", "s3://b#frag",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := ParseBackendURL(raw, "/base", "/home/u")
+		if err != nil {
+			if !errors.Is(err, ErrInvalidURL) {
+				t.Fatalf("ParseBackendURL(%q) error %v does not wrap ErrInvalidURL", raw, err)
+			}
+			return
+		}
+		if u.Raw != raw {
+			t.Fatalf("Raw = %q, want %q", u.Raw, raw)
+		}
+		switch u.Scheme {
+		case "s3":
+			if u.Bucket == "" || u.Dir != "" {
+				t.Fatalf("ParseBackendURL(%q) = %+v", raw, u)
+			}
+			if e := u.S3.Endpoint; e != "" && !strings.Contains(e, "://") {
+				t.Fatalf("endpoint %q without a scheme", e)
+			}
+		case "file":
+			if !filepath.IsAbs(u.Dir) || u.Bucket != "" {
+				t.Fatalf("ParseBackendURL(%q) = %+v", raw, u)
+			}
+		default:
+			t.Fatalf("ParseBackendURL(%q) scheme %q", raw, u.Scheme)
+		}
+	})
+}
+
+// FuzzParseStackKey: keys come from listing a bucket anyone with write
+// access may fill. Whatever ParseStackKey accepts must be a safe name.
+func FuzzParseStackKey(f *testing.F) {
+	for _, s := range []string{
+		".pulumi/stacks/demo/dev.json", ".pulumi/stacks/demo/dev.json.gz", ".pulumi/stacks/dev.json.zst",
+		".pulumi/stacks/demo/dev.yaml", ".pulumi/stacks/demo/dev.json.bak", ".pulumi/stacks/../dev.json",
+		".pulumi/stacks/demo/..json", ".pulumi/stacks/demo/...json", ".pulumi/stacks/a/b/c.json",
+		".pulumi/stacks/demo/.json", ".pulumi/stacks/demo/dev.json.1712345678901234567",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		ref, ext, ok := ParseStackKey(key)
+		if !ok {
+			return
+		}
+		if err := ValidateName("stack", ref.Name); err != nil {
+			t.Fatalf("ParseStackKey(%q) = %+v: %v", key, ref, err)
+		}
+		if ref.Project != "" {
+			if err := ValidateName("project", ref.Project); err != nil {
+				t.Fatalf("ParseStackKey(%q) = %+v: %v", key, ref, err)
+			}
+		}
+		switch ext {
+		case ".json", ".json.gz", ".json.zst", ".yaml", ".yaml.gz", ".yaml.zst", ".yml", ".yml.gz", ".yml.zst":
+		default:
+			t.Fatalf("ParseStackKey(%q) ext %q", key, ext)
+		}
+		// The key is exactly what the layout would build.
+		want := stacksDir + ref.Name + ext
+		if ref.Project != "" {
+			want = stacksDir + ref.Project + "/" + ref.Name + ext
+		}
+		if key != want {
+			t.Fatalf("ParseStackKey(%q) = %+v %q, which builds %q", key, ref, ext, want)
+		}
+	})
+}

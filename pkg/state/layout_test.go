@@ -1,0 +1,208 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDetectLayout(t *testing.T) {
+	tests := []struct {
+		name    string
+		objs    map[string][]byte // metaKey: nil means no meta.yaml
+		want    Layout
+		wantErr error
+	}{
+		{name: "version 1", objs: map[string][]byte{metaKey: []byte("version: 1\n")}, want: Layout{MetaVersion: 1}},
+		{name: "version 1 with legacy files", objs: map[string][]byte{metaKey: []byte("version: 1\n"), ".pulumi/stacks/dev.json": []byte("{}")},
+			want: Layout{MetaVersion: 1}},
+		{name: "version 0", objs: map[string][]byte{metaKey: []byte("version: 0\n")}, want: Layout{Legacy: true, MetaVersion: 0}},
+		{name: "version 2", objs: map[string][]byte{metaKey: []byte("version: 2\n")}, wantErr: ErrUnsupportedVersion},
+		{name: "version -1", objs: map[string][]byte{metaKey: []byte("version: -1\n")}, wantErr: ErrUnsupportedVersion},
+		{name: "malformed", objs: map[string][]byte{metaKey: []byte("version: [1\n")}, wantErr: ErrCorrupt},
+		{name: "not a number", objs: map[string][]byte{metaKey: []byte("version: one\n")}, wantErr: ErrCorrupt},
+		{name: "missing version", objs: map[string][]byte{metaKey: []byte("layout: project\n")}, wantErr: ErrCorrupt},
+		{name: "empty meta.yaml", objs: map[string][]byte{metaKey: []byte("")}, wantErr: ErrCorrupt},
+		{name: "absent, legacy json", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json": []byte("{}")},
+			want: Layout{Legacy: true, MetaVersion: -1}},
+		{name: "absent, legacy gz", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json.gz": []byte("{}")},
+			want: Layout{Legacy: true, MetaVersion: -1}},
+		{name: "absent, legacy yaml", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.yaml": []byte("{}")},
+			want: Layout{Legacy: true, MetaVersion: -1}},
+		{name: "absent, legacy and project files", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json": []byte("{}"), ".pulumi/stacks/p/dev.json": []byte("{}")},
+			want: Layout{Legacy: true, MetaVersion: -1}},
+		{name: "absent, only project dirs", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/p/dev.json": []byte("{}")},
+			want: Layout{MetaVersion: -1}},
+		{name: "absent, only a legacy .bak", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json.bak": []byte("{}")},
+			want: Layout{MetaVersion: -1}},
+		{name: "absent, invalid legacy name", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/...json": []byte("{}")},
+			want: Layout{MetaVersion: -1}},
+		{name: "absent, empty", objs: map[string][]byte{metaKey: nil}, want: Layout{MetaVersion: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := memBackend(tt.objs)
+			got, err := DetectLayout(context.Background(), b.Store)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("DetectLayout = %+v, %v; want %v", got, err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), "meta.yaml") {
+					t.Errorf("DetectLayout error %q does not name meta.yaml", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("DetectLayout = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDetectLayoutStoreError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b, _ := memBackend(nil)
+	if _, err := DetectLayout(ctx, b.Store); !errors.Is(err, context.Canceled) {
+		t.Errorf("DetectLayout with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+func TestParseStackKey(t *testing.T) {
+	tests := []struct {
+		key     string
+		want    StackRef
+		wantExt string
+		wantOK  bool
+	}{
+		{".pulumi/stacks/demo/dev.json", StackRef{"demo", "dev"}, ".json", true},
+		{".pulumi/stacks/demo/dev.json.gz", StackRef{"demo", "dev"}, ".json.gz", true},
+		{".pulumi/stacks/demo/dev.json.zst", StackRef{"demo", "dev"}, ".json.zst", true},
+		{".pulumi/stacks/demo/dev.yaml", StackRef{"demo", "dev"}, ".yaml", true},
+		{".pulumi/stacks/demo/dev.yml", StackRef{"demo", "dev"}, ".yml", true},
+		{".pulumi/stacks/demo/dev.yaml.gz", StackRef{"demo", "dev"}, ".yaml.gz", true},
+		{".pulumi/stacks/demo/dev.eu-west-1.json", StackRef{"demo", "dev.eu-west-1"}, ".json", true},
+		{".pulumi/stacks/demo/dev.json.json", StackRef{"demo", "dev.json"}, ".json", true},
+		{".pulumi/stacks/dev.json", StackRef{Name: "dev"}, ".json", true},
+		{".pulumi/stacks/dev.json.zst", StackRef{Name: "dev"}, ".json.zst", true},
+		{".pulumi/stacks/demo/" + strings.Repeat("s", 100) + ".json", StackRef{"demo", strings.Repeat("s", 100)}, ".json", true},
+
+		{".pulumi/stacks/demo/dev.json.bak", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.json.gz.bak", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.pulumi-tags", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.json.attrs", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.json.1712345678901234567", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.json.gz.1712345678901234567", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.gz", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.json.zst.gz", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev.JSON", StackRef{}, "", false},
+		{".pulumi/stacks/demo/.json", StackRef{}, "", false},
+		{".pulumi/stacks/demo/..json", StackRef{}, "", false},
+		{".pulumi/stacks/demo/...json", StackRef{}, "", false},
+		{".pulumi/stacks/demo/dev prod.json", StackRef{}, "", false},
+		{".pulumi/stacks/demo/" + strings.Repeat("s", 101) + ".json", StackRef{}, "", false},
+		{".pulumi/stacks/./dev.json", StackRef{}, "", false},
+		{".pulumi/stacks/../dev.json", StackRef{}, "", false},
+		{".pulumi/stacks/bad$proj/dev.json", StackRef{}, "", false},
+		{".pulumi/stacks//dev.json", StackRef{}, "", false},
+		{".pulumi/stacks/demo/sub/dev.json", StackRef{}, "", false},
+		{".pulumi/stacks/a/b/c/dev.json", StackRef{}, "", false},
+		{".pulumi/stacks/", StackRef{}, "", false},
+		{".pulumi/stacks/demo/", StackRef{}, "", false},
+		{".pulumi/stacks/.json", StackRef{}, "", false},
+		{".pulumi/stacks/..json", StackRef{}, "", false},
+		{".pulumi/meta.yaml", StackRef{}, "", false},
+		{".pulumi/history/demo/dev/dev-1712345678901234567.checkpoint.json", StackRef{}, "", false},
+		{"stacks/demo/dev.json", StackRef{}, "", false},
+		{"prefix/.pulumi/stacks/demo/dev.json", StackRef{}, "", false},
+	}
+	for _, tt := range tests {
+		ref, ext, ok := ParseStackKey(tt.key)
+		if !ok && !tt.wantOK {
+			continue // ref and ext are unspecified
+		}
+		if ok != tt.wantOK || ref != tt.want || ext != tt.wantExt {
+			t.Errorf("ParseStackKey(%q) = %+v, %q, %v; want %+v, %q, %v", tt.key, ref, ext, ok, tt.want, tt.wantExt, tt.wantOK)
+		}
+	}
+}
+
+func TestSplitStackFile(t *testing.T) {
+	tests := []struct {
+		file, wantStack, wantExt string
+		wantOK                   bool
+	}{
+		{"dev.json", "dev", ".json", true},
+		{"dev.json.gz", "dev", ".json.gz", true},
+		{"dev.json.zst", "dev", ".json.zst", true},
+		{"dev.yaml", "dev", ".yaml", true},
+		{"dev.yml.zst", "dev", ".yml.zst", true},
+		{"dev.json.yaml", "dev.json", ".yaml", true},
+		{"dev.json.bak", "", "", false},
+		{"dev.pulumi-tags", "", "", false},
+		{"dev.json.attrs", "", "", false},
+		{"dev.json.1712345678901234567", "", "", false},
+		{"dev.zst", "", "", false},
+		{".json", "", "", false},
+		{"..json", "", "", false},
+		{"...json.gz", "", "", false},
+		{"", "", "", false},
+	}
+	for _, tt := range tests {
+		stack, ext, ok := splitStackFile(tt.file)
+		if stack != tt.wantStack || ext != tt.wantExt || ok != tt.wantOK {
+			t.Errorf("splitStackFile(%q) = %q, %q, %v; want %q, %q, %v", tt.file, stack, ext, ok, tt.wantStack, tt.wantExt, tt.wantOK)
+		}
+	}
+}
+
+func TestIsCheckpointExt(t *testing.T) {
+	for ext, want := range map[string]bool{
+		".json": true, ".json.gz": true, ".json.zst": true,
+		".yaml": false, ".yml": false, ".yaml.gz": false, ".json.bak": false, "": false, "json": false,
+	} {
+		if got := IsCheckpointExt(ext); got != want {
+			t.Errorf("IsCheckpointExt(%q) = %v, want %v", ext, got, want)
+		}
+	}
+}
+
+func TestLayoutKeys(t *testing.T) {
+	ref := StackRef{Project: "demo", Name: "dev"}
+	legacyRef := StackRef{Name: "dev"}
+	project, legacy := Layout{MetaVersion: 1}, Layout{Legacy: true, MetaVersion: 0}
+	tests := []struct {
+		name, got, want string
+	}{
+		{"project StacksPrefix", project.StacksPrefix("demo"), ".pulumi/stacks/demo/"},
+		{"project CheckpointBase", project.CheckpointBase(ref), ".pulumi/stacks/demo/dev.json"},
+		{"project BackupsPrefix", project.BackupsPrefix(ref), ".pulumi/backups/demo/dev/"},
+		{"project HistoryPrefix", project.HistoryPrefix(ref), ".pulumi/history/demo/dev/"},
+		{"project LocksPrefix", project.LocksPrefix(ref), ".pulumi/locks/organization/demo/dev/"},
+		{"legacy StacksPrefix", legacy.StacksPrefix("demo"), ".pulumi/stacks/"},
+		{"legacy CheckpointBase", legacy.CheckpointBase(legacyRef), ".pulumi/stacks/dev.json"},
+		{"legacy BackupsPrefix", legacy.BackupsPrefix(legacyRef), ".pulumi/backups/dev/"},
+		{"legacy HistoryPrefix", legacy.HistoryPrefix(legacyRef), ".pulumi/history/dev/"},
+		{"legacy LocksPrefix", legacy.LocksPrefix(legacyRef), ".pulumi/locks/dev/"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	// CheckpointBase and ParseStackKey are inverses.
+	for _, l := range []Layout{project, legacy} {
+		r := ref
+		if l.Legacy {
+			r = legacyRef
+		}
+		for _, ext := range []string{"", ".gz", ".zst"} {
+			got, gotExt, ok := ParseStackKey(l.CheckpointBase(r) + ext)
+			if !ok || got != r || gotExt != ".json"+ext {
+				t.Errorf("ParseStackKey(CheckpointBase(%+v)+%q) = %+v, %q, %v", r, ext, got, gotExt, ok)
+			}
+		}
+	}
+}
