@@ -37,6 +37,11 @@ const usage = `stacksync restores and audits the secrets provider of Pulumi DIY 
 Usage:
   stacksync restore [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
                     [--check] [--dry-run] [--force] [-o|--output text|json] [STACK]...
+  stacksync audit   [--backend URL] [--project P]... [-o table|json|csv] [--fail-on LIST]
+                    [--history] [-j N]
+  stacksync ls      [--backend URL] [--project P]... [-o text|json]
+  stacksync show    [project/]STACK [--backend URL] [-C DIR] [-o text|json]
+  stacksync check   [DIR]... [--backend URL] [--all-stacks] [-o text|json]
   stacksync version
 
 Run "stacksync COMMAND -h" for a command's flags.
@@ -73,6 +78,14 @@ func run(ctx context.Context, args []string, e *env) int {
 	switch cmd {
 	case "restore":
 		return restoreCmd(ctx, rest, e)
+	case "audit":
+		return auditCmd(ctx, rest, e)
+	case "ls":
+		return lsCmd(ctx, rest, e)
+	case "show":
+		return showCmd(ctx, rest, e)
+	case "check":
+		return checkCmd(ctx, rest, e)
 	case "version", "--version":
 		fmt.Fprintln(e.stdout, "stacksync", version)
 		return exitOK

@@ -35,6 +35,8 @@ type restoreResult struct {
 	Error           string   `json:"error,omitempty"`
 	// Diff is what --dry-run would change (text output only).
 	Diff string `json:"-"`
+	// err is the error behind Action "error", for callers to branch on.
+	err error
 }
 
 func restoreCmd(ctx context.Context, args []string, e *env) int {
@@ -162,7 +164,7 @@ func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool
 func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dry bool) restoreResult {
 	r := restoreResult{Stack: ref.Name, Project: ref.Project}
 	fail := func(err error) restoreResult {
-		r.Action, r.Error = "error", err.Error()
+		r.Action, r.Error, r.err = "error", err.Error(), err
 		return r
 	}
 	path, err := w.project.SettingsPath(ref.Name)

@@ -38,7 +38,13 @@ func Open(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	return OpenURL(ctx, u)
+}
+
+// OpenURL opens a parsed backend URL.
+func OpenURL(ctx context.Context, u *BackendURL) (*Backend, error) {
 	var s Store
+	var err error
 	switch u.Scheme {
 	case "s3":
 		s, err = NewS3Store(ctx, u)
@@ -319,9 +325,9 @@ type Record struct {
 // History reads the heads of ref's timestamped backups
 // (.pulumi/backups/…/<stack>.<unixnano>.json*) and history checkpoints
 // (.pulumi/history/…/<stack>-<unixnano>.checkpoint.json*), newest first.
-// With limitFound > 0 it stops after that many records that hold a
-// provider.
-func (b *Backend) History(ctx context.Context, ref StackRef, limitFound int) ([]Record, error) {
+// It reads one at a time and stops after the first record for which until
+// returns true; with a nil until it reads them all.
+func (b *Backend) History(ctx context.Context, ref StackRef, until func(Record) bool) ([]Record, error) {
 	layout, err := b.Layout(ctx)
 	if err != nil {
 		return nil, err
@@ -361,14 +367,10 @@ func (b *Backend) History(ctx context.Context, ref StackRef, limitFound int) ([]
 		return nil, err
 	}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.After(recs[j].Time) })
-	found := 0
 	for i := range recs {
 		recs[i].Head, recs[i].Err = b.ReadHead(ctx, recs[i].Key)
-		if recs[i].Err == nil && recs[i].Head.Provider != nil {
-			found++
-			if limitFound > 0 && found >= limitFound {
-				return recs[:i+1], nil
-			}
+		if until != nil && until(recs[i]) {
+			return recs[:i+1], nil
 		}
 	}
 	return recs, nil

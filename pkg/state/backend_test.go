@@ -469,29 +469,29 @@ func TestHistory(t *testing.T) {
 			}
 		}
 	}
-	got, err := b.History(ctx, StackRef{"demo", "dev"}, 0)
+	got, err := b.History(ctx, StackRef{"demo", "dev"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("History(0)", got, all)
-	got, err = b.History(ctx, StackRef{"demo", "dev"}, 1)
+	got, err = b.History(ctx, StackRef{"demo", "dev"}, foundProviders(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("History(1)", got, all[:3])
-	got, err = b.History(ctx, StackRef{"demo", "dev"}, 2)
+	got, err = b.History(ctx, StackRef{"demo", "dev"}, foundProviders(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("History(2)", got, all[:4])
-	got, err = b.History(ctx, StackRef{"demo", "dev"}, 10)
+	got, err = b.History(ctx, StackRef{"demo", "dev"}, foundProviders(10))
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("History(10)", got, all)
 
 	// A stack name with a dot.
-	got, err = b.History(ctx, StackRef{"demo", "dev.eu"}, 0)
+	got, err = b.History(ctx, StackRef{"demo", "dev.eu"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestHistory(t *testing.T) {
 		{"backup", ".pulumi/backups/demo/dev.eu/dev.eu.1000000000000000006.json", 1000000000000000006, provKMS, false},
 	})
 
-	got, err = b.History(ctx, StackRef{"demo", "none"}, 0)
+	got, err = b.History(ctx, StackRef{"demo", "none"}, nil)
 	if err != nil || len(got) != 0 {
 		t.Errorf("History(none) = %+v, %v", got, err)
 	}
@@ -514,7 +514,7 @@ func TestHistoryLegacy(t *testing.T) {
 	s.Put(".pulumi/backups/dev/dev.1000000000000000001.json", kms, t0)
 	s.Put(".pulumi/history/dev/dev-1000000000000000002.checkpoint.json", kms, t0)
 	s.Put(".pulumi/backups/demo/dev/dev.1000000000000000003.json", kms, t0) // project layout: not read
-	got, err := b.History(ctx, StackRef{Name: "dev"}, 0)
+	got, err := b.History(ctx, StackRef{Name: "dev"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -684,5 +684,17 @@ func TestReadHeadStoreErrors(t *testing.T) {
 	// error wins over the decoder's.
 	if _, err := b.ReadHead(ctx, "cut-gz"); err != nil && errors.Is(err, ErrCorrupt) {
 		t.Errorf("ReadHead(cut-gz) = %v, want the store error", err)
+	}
+}
+
+// foundProviders returns a History stop condition: after n records that
+// hold a provider.
+func foundProviders(n int) func(Record) bool {
+	found := 0
+	return func(r Record) bool {
+		if r.Err == nil && r.Head.Provider != nil {
+			found++
+		}
+		return found >= n
 	}
 }

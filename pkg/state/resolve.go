@@ -36,7 +36,7 @@ func (b *Backend) Provider(ctx context.Context, ref StackRef, fallback bool) (Re
 		return res, nil
 	}
 	if fallback {
-		recs, err := b.History(ctx, ref, 1)
+		recs, err := b.History(ctx, ref, func(r Record) bool { return r.Err == nil && r.Head.Provider != nil })
 		if err != nil {
 			return res, fmt.Errorf("stack %s: %w", ref, err)
 		}

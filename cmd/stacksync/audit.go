@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stacksync/stacksync/pkg/state"
+)
+
+// auditFields are the CSV columns, in order; the same names as the JSON.
+var auditFields = []string{"project", "stack", "provider", "secretsprovider", "key", "region", "encryptedkey_sha256",
+	"object", "size", "last_modified", "compression", "checkpoint_version", "locked", "legacy",
+	"flipped", "previous_provider", "previous_secretsprovider", "error"}
+
+func auditCmd(ctx context.Context, args []string, e *env) int {
+	fs := newFlagSet("audit", e)
+	var projects stringList
+	var backendURL, output, failOn string
+	var history bool
+	jobs := 16
+	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
+	fs.Var(&projects, "project", "audit only this project (repeatable)")
+	fs.StringVar(&output, "output", "table", "output format: table, json or csv")
+	fs.StringVar(&output, "o", "table", "shorthand for --output")
+	fs.StringVar(&failOn, "fail-on", "", "exit 3 if any stack's provider is in this comma-separated `LIST` (e.g. passphrase,none)")
+	fs.BoolVar(&history, "history", false, "also read backups and history, and report stacks whose provider changed")
+	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
+	pos, err := parseArgs(fs, args)
+	var fail map[string]bool
+	if err == nil {
+		fail, err = parseFailOn(failOn)
+	}
+	switch {
+	case err != nil:
+	case len(pos) > 0:
+		err = usageError{fmt.Sprintf("unexpected argument %q; audit takes only flags", pos[0])}
+	case output != "table" && output != "json" && output != "csv":
+		err = usageError{fmt.Sprintf("--output %q: want table, json or csv", output)}
+	case jobs < 1:
+		err = usageError{"-j must be at least 1"}
+	}
+	if err != nil {
+		errorLine(e, err)
+		return exitUsage
+	}
+	w, err := openWorkspace(ctx, e, "", backendURL, false)
+	if err != nil {
+		errorLine(e, err)
+		return exitFor(err)
+	}
+	prog := newProgress(e)
+	reports, err := w.backend.Audit(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history, Progress: prog.update})
+	prog.finish()
+	if err != nil {
+		errorLine(e, fmt.Errorf("auditing %s: %w", w.backend.URL.Raw, err))
+		return exitError
+	}
+	if history {
+		// Flipped stacks first: they are the ones to act on.
+		sort.SliceStable(reports, func(i, j int) bool { return reports[i].Flipped && !reports[j].Flipped })
+	}
+	switch output {
+	case "json":
+		err = writeAuditJSON(e.stdout, reports)
+	case "csv":
+		err = writeAuditCSV(e.stdout, reports)
+	default:
+		err = writeAuditTable(e.stdout, reports, history)
+	}
+	if err != nil {
+		errorLine(e, err)
+		return exitError
+	}
+	code := exitOK
+	for _, r := range reports {
+		if r.Error != "" {
+			code = exitError
+		}
+	}
+	for _, r := range reports {
+		if fail[r.Provider] && code == exitOK {
+			code = exitDrift
+		}
+	}
+	return code
+}
+
+// parseFailOn parses the --fail-on list, accepting only provider classes.
+func parseFailOn(s string) (map[string]bool, error) {
+	set := map[string]bool{}
+	if s == "" {
+		return set, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		ok := false
+		for _, c := range state.ProviderClasses {
+			ok = ok || c == p
+		}
+		if !ok {
+			return nil, usageError{fmt.Sprintf("--fail-on: unknown provider %q; use %s", p, strings.Join(state.ProviderClasses, ", "))}
+		}
+		set[p] = true
+	}
+	return set, nil
+}
+
+type auditSummary struct {
+	Stacks    int            `json:"stacks"`
+	Providers map[string]int `json:"providers"`
+	Flipped   int            `json:"flipped"`
+	Locked    int            `json:"locked"`
+	Errors    int            `json:"errors"`
+}
+
+func summarize(reports []state.StackReport) auditSummary {
+	s := auditSummary{Stacks: len(reports), Providers: map[string]int{}}
+	for _, c := range state.ProviderClasses {
+		s.Providers[c] = 0
+	}
+	for _, r := range reports {
+		s.Providers[r.Provider]++
+		if r.Flipped {
+			s.Flipped++
+		}
+		if r.Locked {
+			s.Locked++
+		}
+		if r.Error != "" {
+			s.Errors++
+		}
+	}
+	return s
+}
+
+func writeAuditJSON(w io.Writer, reports []state.StackReport) error {
+	if reports == nil {
+		reports = []state.StackReport{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Stacks  []state.StackReport `json:"stacks"`
+		Summary auditSummary        `json:"summary"`
+	}{reports, summarize(reports)})
+}
+
+func auditRow(r state.StackReport) []string {
+	return []string{r.Project, r.Stack, r.Provider, r.SecretsProvider, r.Key, r.Region, r.EncryptedKeySHA,
+		r.Object, strconv.FormatInt(r.Size, 10), r.LastModified.UTC().Format(time.RFC3339), r.Compression,
+		strconv.Itoa(r.CheckpointVersion), strconv.FormatBool(r.Locked), strconv.FormatBool(r.Legacy),
+		strconv.FormatBool(r.Flipped), r.PreviousProvider, r.PreviousSecretsProvider, r.Error}
+}
+
+func writeAuditCSV(w io.Writer, reports []state.StackReport) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(auditFields); err != nil {
+		return err
+	}
+	for _, r := range reports {
+		if err := cw.Write(auditRow(r)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "PROJECT\tSTACK\tPROVIDER\tKEY\tREGION\tDATA KEY\tCOMPRESSION\tVERSION\tLOCKED"
+	if history {
+		head += "\tFLIPPED FROM"
+	}
+	fmt.Fprintln(tw, head+"\tERROR")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, r := range reports {
+		key := r.Key
+		if key == "" && r.Provider != "awskms" {
+			key = r.SecretsProvider
+		}
+		project := r.Project
+		if r.Legacy {
+			project = "(legacy)"
+		}
+		locked := "-"
+		if r.Locked {
+			locked = "locked"
+		}
+		version := "-"
+		if r.Compression != "" {
+			version = strconv.Itoa(r.CheckpointVersion)
+		}
+		line := strings.Join([]string{project, r.Stack, r.Provider, dash(key), dash(r.Region), dash(r.EncryptedKeySHA),
+			dash(r.Compression), version, locked}, "\t")
+		if history {
+			from := "-"
+			if r.Flipped {
+				from = r.PreviousProvider
+				if r.PreviousSecretsProvider != "" {
+					from += " " + r.PreviousSecretsProvider
+				}
+			}
+			line += "\t" + from
+		}
+		fmt.Fprintln(tw, line+"\t"+dash(oneLine(r.Error)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := summarize(reports)
+	var parts []string
+	for _, c := range state.ProviderClasses {
+		if n := s.Providers[c]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", c, n))
+		}
+	}
+	line := fmt.Sprintf("%d stacks", s.Stacks)
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, ", ")
+	}
+	if history {
+		line += fmt.Sprintf("; %d flipped", s.Flipped)
+	}
+	if s.Locked > 0 {
+		line += fmt.Sprintf("; %d locked", s.Locked)
+	}
+	if s.Errors > 0 {
+		line += fmt.Sprintf("; %d unreadable", s.Errors)
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// progress reports an audit's progress on stderr when stderr is a terminal,
+// NO_COLOR is unset, and there are more than 50 stacks.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	enabled bool
+	start   time.Time
+	last    time.Time
+	shown   bool
+}
+
+func newProgress(e *env) *progress {
+	p := &progress{w: e.stderr, start: time.Now()}
+	if f, ok := e.stderr.(*os.File); ok && e.getenv("NO_COLOR") == "" {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.enabled = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done, total int) {
+	if !p.enabled || total <= 50 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done < total {
+		return
+	}
+	p.last, p.shown = now, true
+	rate := float64(done) / now.Sub(p.start).Seconds()
+	fmt.Fprintf(p.w, "\r%d/%d stacks, %.0f stacks/s ", done, total, rate)
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stacksync/stacksync/pkg/settings"
+	"github.com/stacksync/stacksync/pkg/state"
+)
+
+// lsCmd lists stacks from object listings alone: no checkpoint is read.
+func lsCmd(ctx context.Context, args []string, e *env) int {
+	fs := newFlagSet("ls", e)
+	var projects stringList
+	var backendURL, output string
+	fs.StringVar(&backendURL, "backend", "", "backend `URL`")
+	fs.Var(&projects, "project", "list only this project (repeatable)")
+	fs.StringVar(&output, "output", "text", "output format: text or json")
+	fs.StringVar(&output, "o", "text", "shorthand for --output")
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+	case len(pos) > 0:
+		err = usageError{fmt.Sprintf("unexpected argument %q; ls takes only flags", pos[0])}
+	case output != "text" && output != "json":
+		err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+	}
+	if err != nil {
+		errorLine(e, err)
+		return exitUsage
+	}
+	w, err := openWorkspace(ctx, e, "", backendURL, false)
+	if err != nil {
+		errorLine(e, err)
+		return exitFor(err)
+	}
+	l, err := w.backend.ListStacks(ctx, projects...)
+	if err != nil {
+		errorLine(e, fmt.Errorf("listing %s: %w", w.backend.URL.Raw, err))
+		return exitError
+	}
+	names := make([]string, 0, len(l.Stacks))
+	for _, s := range l.Stacks {
+		names = append(names, s.Ref.String())
+	}
+	if output == "json" {
+		type entry struct {
+			Project string    `json:"project"`
+			Stack   string    `json:"stack"`
+			Object  string    `json:"object"`
+			Size    int64     `json:"size"`
+			Updated time.Time `json:"last_modified"`
+			Legacy  bool      `json:"legacy"`
+		}
+		out := make([]entry, 0, len(l.Stacks))
+		for _, s := range l.Stacks {
+			out = append(out, entry{s.Ref.Project, s.Ref.Name, w.backend.Store.Location(s.Key), s.Size, s.ModTime, s.Legacy})
+		}
+		return encodeJSON(e, out)
+	}
+	for _, n := range names {
+		fmt.Fprintln(e.stdout, n)
+	}
+	return exitOK
+}
+
+// showCmd shows one stack in full.
+func showCmd(ctx context.Context, args []string, e *env) int {
+	fs := newFlagSet("show", e)
+	var backendURL, output, dir string
+	fs.StringVar(&backendURL, "backend", "", "backend `URL`")
+	fs.StringVar(&dir, "cwd", "", "run as if in `DIR`")
+	fs.StringVar(&dir, "C", "", "shorthand for --cwd")
+	fs.StringVar(&output, "output", "text", "output format: text or json")
+	fs.StringVar(&output, "o", "text", "shorthand for --output")
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+	case len(pos) != 1:
+		err = usageError{"show takes one stack: stacksync show [project/]STACK"}
+	case output != "text" && output != "json":
+		err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+	}
+	if err != nil {
+		errorLine(e, err)
+		return exitUsage
+	}
+	w, err := openWorkspace(ctx, e, dir, backendURL, false)
+	if err != nil {
+		errorLine(e, err)
+		return exitFor(err)
+	}
+	proj := ""
+	if w.project != nil {
+		proj = w.project.Name
+	}
+	ref, err := state.ParseStackRef(pos[0], proj)
+	if err != nil {
+		errorLine(e, err)
+		return exitUsage
+	}
+	d, err := describeStack(ctx, w.backend, ref)
+	if err != nil {
+		if errors.Is(err, state.ErrStackNotFound) {
+			err = stackNotFound(ctx, w, ref, err)
+		}
+		errorLine(e, err)
+		return exitError
+	}
+	if output == "json" {
+		return encodeJSON(e, d)
+	}
+	printDetail(e, d)
+	return exitOK
+}
+
+// stackDetail is what show prints.
+type stackDetail struct {
+	state.StackReport
+	Locks   []state.Lock   `json:"locks"`
+	History []historyEntry `json:"history"`
+}
+
+type historyEntry struct {
+	Time            time.Time `json:"time"`
+	Kind            string    `json:"kind"` // backup or history
+	Object          string    `json:"object"`
+	Provider        string    `json:"provider"`
+	SecretsProvider string    `json:"secretsprovider,omitempty"`
+	Key             string    `json:"key,omitempty"`
+	Fingerprint     string    `json:"encryptedkey_sha256,omitempty"`
+	Error           string    `json:"error,omitempty"`
+}
+
+func describeStack(ctx context.Context, b *state.Backend, ref state.StackRef) (*stackDetail, error) {
+	obj, err := b.Find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	h, err := b.ReadHead(ctx, obj.Key)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", ref, err)
+	}
+	d := &stackDetail{StackReport: state.StackReport{
+		Project: ref.Project, Stack: ref.Name, Provider: state.ProviderClass(h.Provider),
+		Object: b.Store.Location(obj.Key), Size: obj.Size, LastModified: obj.ModTime,
+		Compression: h.Compression, CheckpointVersion: h.Version, Legacy: obj.Legacy,
+	}}
+	if p := h.Provider; p != nil {
+		if p.Type == state.TypeCloud {
+			d.SecretsProvider = p.URL
+		}
+		d.Key, d.Region, d.EncryptedKeySHA = p.KeyID(), p.Region(), p.Fingerprint()
+	}
+	if d.Locks, err = b.Locks(ctx, ref); err != nil {
+		return nil, err
+	}
+	d.Locked = len(d.Locks) > 0
+	recs, err := b.History(ctx, ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.History = []historyEntry{}
+	for _, r := range recs {
+		he := historyEntry{Time: r.Time, Kind: r.Kind, Object: b.Store.Location(r.Key), Provider: state.ProviderClass(r.Head.Provider)}
+		if r.Err != nil {
+			he.Provider, he.Error = "unknown", r.Err.Error()
+		} else if p := r.Head.Provider; p != nil {
+			if p.Type == state.TypeCloud {
+				he.SecretsProvider = p.URL
+			}
+			he.Key, he.Fingerprint = p.KeyID(), p.Fingerprint()
+		}
+		d.History = append(d.History, he)
+	}
+	return d, nil
+}
+
+func printDetail(e *env, d *stackDetail) {
+	out := e.stdout
+	name := d.Stack
+	if d.Project != "" {
+		name = d.Project + "/" + d.Stack
+	}
+	fmt.Fprintf(out, "stack:        %s\n", name)
+	fmt.Fprintf(out, "provider:     %s\n", d.Provider)
+	if d.SecretsProvider != "" {
+		fmt.Fprintf(out, "url:          %s\n", d.SecretsProvider)
+	}
+	if d.Key != "" {
+		fmt.Fprintf(out, "key:          %s\n", d.Key)
+	}
+	if d.Region != "" {
+		fmt.Fprintf(out, "region:       %s\n", d.Region)
+	}
+	if d.EncryptedKeySHA != "" {
+		fmt.Fprintf(out, "data key:     sha256 %s…\n", d.EncryptedKeySHA)
+	}
+	fmt.Fprintf(out, "object:       %s\n", d.Object)
+	fmt.Fprintf(out, "              %d bytes, %s, checkpoint version %d, modified %s\n", d.Size, d.Compression, d.CheckpointVersion, d.LastModified.UTC().Format(time.RFC3339))
+	if d.Legacy {
+		fmt.Fprintln(out, "layout:       legacy (pulumi v3.274+ refuses it without PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR; run pulumi state upgrade)")
+	}
+	if len(d.Locks) == 0 {
+		fmt.Fprintln(out, "locks:        none")
+	} else {
+		fmt.Fprintf(out, "locks:        %d\n", len(d.Locks))
+		for _, l := range d.Locks {
+			if l.Username == "" {
+				fmt.Fprintf(out, "  %s (unreadable)\n", l.Key)
+				continue
+			}
+			fmt.Fprintf(out, "  %s@%s pid %d since %s\n", l.Username, l.Hostname, l.PID, l.Timestamp.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(d.History) == 0 {
+		fmt.Fprintln(out, "history:      no backups or history checkpoints")
+		return
+	}
+	fmt.Fprintln(out, "history:      newest first")
+	for _, h := range d.History {
+		what := h.Provider
+		switch {
+		case h.Error != "":
+			what += " (" + oneLine(h.Error) + ")"
+		case h.Key != "":
+			what += " " + h.Key
+		case h.SecretsProvider != "":
+			what += " " + h.SecretsProvider
+		}
+		if h.Fingerprint != "" {
+			what += " data key " + h.Fingerprint
+		}
+		fmt.Fprintf(out, "  %s  %-7s  %s\n", h.Time.Format(time.RFC3339), h.Kind, what)
+	}
+}
+
+func encodeJSON(e *env, v any) int {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		errorLine(e, err)
+		return exitError
+	}
+	return exitOK
+}
+
+// checkCmd compares the settings files committed in a repository with state.
+func checkCmd(ctx context.Context, args []string, e *env) int {
+	fset := newFlagSet("check", e)
+	var backendURL, output string
+	var allStacks bool
+	fset.StringVar(&backendURL, "backend", "", "backend `URL` (default: per project, as pulumi resolves it)")
+	fset.BoolVar(&allStacks, "all-stacks", false, "also report backend stacks of each project that have no settings file")
+	fset.StringVar(&output, "output", "text", "output format: text or json")
+	fset.StringVar(&output, "o", "text", "shorthand for --output")
+	dirs, err := parseArgs(fset, args)
+	if err == nil && output != "text" && output != "json" {
+		err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+	}
+	if err != nil {
+		errorLine(e, err)
+		return exitUsage
+	}
+	if len(dirs) == 0 {
+		dirs = []string{"."}
+	}
+	var projects []string
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(e.cwd, d)
+		}
+		found, err := findProjects(d)
+		if err != nil {
+			errorLine(e, err)
+			return exitError
+		}
+		projects = append(projects, found...)
+	}
+	if len(projects) == 0 {
+		errorLine(e, fmt.Errorf("no Pulumi project (Pulumi.yaml, Pulumi.yml or Pulumi.json) under %s", strings.Join(dirs, ", ")))
+		return exitError
+	}
+
+	type finding struct {
+		Project string `json:"project"`
+		Stack   string `json:"stack"`
+		File    string `json:"file,omitempty"`
+		Status  string `json:"status"` // ok, differs, missing-fields, no-stack, no-file, error
+		Detail  string `json:"detail,omitempty"`
+	}
+	var findings []finding
+	backends := map[string]*state.Backend{}
+	code := exitOK
+	for _, dir := range projects {
+		w, err := openCheckWorkspace(ctx, e, dir, backendURL, backends)
+		if err != nil {
+			findings = append(findings, finding{Project: dir, Status: "error", Detail: err.Error()})
+			code = exitError
+			continue
+		}
+		proj := w.project.Name
+		files, err := w.project.SettingsFiles()
+		if err != nil {
+			findings = append(findings, finding{Project: proj, Status: "error", Detail: err.Error()})
+			code = exitError
+			continue
+		}
+		have := map[string]bool{}
+		for _, stack := range files {
+			have[stack] = true
+			r := restoreOne(ctx, w, state.StackRef{Project: proj, Name: stack}, false, true)
+			f := finding{Project: proj, Stack: stack, File: relPath(e.cwd, r.File)}
+			switch {
+			case r.Action == "unchanged":
+				f.Status = "ok"
+			case r.Action == "error" && errors.Is(r.err, state.ErrStackNotFound):
+				f.Status, f.Detail = "no-stack", "the backend holds no such stack"
+			case r.Action == "error":
+				f.Status, f.Detail = "error", r.Error
+			case r.Action == "conflict":
+				f.Status, f.Detail = "differs", strings.Join(r.Conflicts, ", ")+" differ from state ("+r.Provider+")"
+			default:
+				f.Status, f.Detail = "missing-fields", "lacks "+strings.Join(append(r.Set, r.Removed...), ", ")+" ("+r.Provider+")"
+			}
+			findings = append(findings, f)
+		}
+		if allStacks {
+			l, err := w.backend.ListStacks(ctx, proj)
+			if err != nil {
+				findings = append(findings, finding{Project: proj, Status: "error", Detail: err.Error()})
+				code = exitError
+				continue
+			}
+			for _, s := range l.Stacks {
+				if (s.Legacy && !l.Layout.Legacy) || have[s.Ref.Name] {
+					continue
+				}
+				findings = append(findings, finding{Project: proj, Stack: s.Ref.Name, Status: "no-file", Detail: "the backend holds this stack but there is no settings file"})
+			}
+		}
+	}
+	for _, f := range findings {
+		switch f.Status {
+		case "ok":
+		case "error":
+			code = exitError
+		default:
+			if code == exitOK {
+				code = exitDrift
+			}
+		}
+	}
+	if output == "json" {
+		if findings == nil {
+			findings = []finding{}
+		}
+		if c := encodeJSON(e, findings); c != exitOK {
+			return c
+		}
+		return code
+	}
+	for _, f := range findings {
+		where := f.File
+		if where == "" {
+			where = f.Project + "/" + f.Stack
+		}
+		if f.Detail == "" {
+			fmt.Fprintf(e.stdout, "%s: %s\n", where, f.Status)
+		} else {
+			fmt.Fprintf(e.stdout, "%s: %s: %s\n", where, f.Status, oneLine(f.Detail))
+		}
+	}
+	return code
+}
+
+// openCheckWorkspace opens a project's workspace, sharing backends between
+// projects that resolve to the same URL.
+func openCheckWorkspace(ctx context.Context, e *env, dir, flagURL string, cache map[string]*state.Backend) (*workspace, error) {
+	proj, err := settings.LoadProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	raw, source, err := state.ResolveBackendURL(flagURL, proj.BackendURL, e.getenv, e.home)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", proj.Path, err)
+	}
+	u, err := state.ParseBackendURL(raw, proj.Dir, e.home)
+	if err != nil {
+		return nil, fmt.Errorf("%s: backend %s (from %s): %w", proj.Path, raw, source, err)
+	}
+	// A relative file:// URL names a different directory per project.
+	key := raw
+	if u.Scheme == "file" {
+		key = "file://" + u.Dir + "?prefix=" + u.Prefix
+	}
+	b, ok := cache[key]
+	if !ok {
+		if b, err = state.OpenURL(ctx, u); err != nil {
+			return nil, fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
+		}
+		cache[key] = b
+	}
+	return &workspace{dir: proj.Dir, project: proj, backend: b, source: source}, nil
+}
+
+// findProjects walks root for Pulumi project files, skipping dot
+// directories, node_modules and vendor. It returns the project files' paths.
+func findProjects(root string) ([]string, error) {
+	var found []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root {
+				return fmt.Errorf("checking %s: %w", root, err)
+			}
+			return nil
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "vendor") {
+				return filepath.SkipDir
+			}
+			for _, f := range []string{"Pulumi.json", "Pulumi.yaml", "Pulumi.yml"} {
+				if st, err := os.Stat(filepath.Join(path, f)); err == nil && st.Mode().IsRegular() {
+					found = append(found, filepath.Join(path, f))
+					break
+				}
+			}
+		}
+		return nil
+	})
+	sort.Strings(found)
+	return found, err
+}
