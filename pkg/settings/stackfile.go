@@ -168,10 +168,42 @@ func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
 			return data, Result{}, fmt.Errorf("wanted %s is not valid UTF-8", fieldKeys[i])
 		}
 	}
+	var d settingsDoc
+	var err error
 	if opts.Format == FormatJSON {
-		return editJSON(data, w, opts.Force)
+		d, err = parseJSON(data)
+	} else {
+		d, err = parseYAML(data)
 	}
-	return editYAML(data, w, opts.Force)
+	if err != nil {
+		return data, Result{}, err
+	}
+	cur := d.states()
+	secure := d.secureValues()
+	ops, conflicts := plan(cur, w, opts.Force)
+	if len(conflicts) > 0 && !opts.Force {
+		return data, Result{Action: ActionConflict, Conflicts: conflicts, SecureValues: secure}, conflictError(conflicts)
+	}
+	res := result(ops, conflicts, secure, len(data) == 0)
+	if res.Action == ActionUnchanged {
+		return data, res, nil
+	}
+	out, err := d.apply(w, cur, ops)
+	if err != nil {
+		return data, Result{}, err
+	}
+	return out, res, nil
+}
+
+// settingsDoc is a parsed settings file, YAML or JSON, that can rewrite its
+// three fields and leave every other byte alone.
+type settingsDoc interface {
+	// states returns what the file holds for each of the three fields.
+	states() [3]fieldState
+	// secureValues counts the secure values under config.
+	secureValues() int
+	// apply returns the file with ops carried out to reach want.
+	apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, error)
 }
 
 // ReadFields returns the secrets provider fields of a settings file, read

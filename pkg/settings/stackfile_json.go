@@ -214,21 +214,8 @@ func (d *jsonDoc) render() []byte {
 	return []byte(b.String())
 }
 
-func editJSON(data []byte, want [3]string, force bool) ([]byte, Result, error) {
-	d, err := parseJSON(data)
-	if err != nil {
-		return data, Result{}, err
-	}
-	cur := d.states()
-	secure := d.secureValues()
-	ops, conflicts := plan(cur, want, force)
-	if len(conflicts) > 0 && !force {
-		return data, Result{Action: ActionConflict, Conflicts: conflicts, SecureValues: secure}, conflictError(conflicts)
-	}
-	res := result(ops, conflicts, secure, len(data) == 0)
-	if res.Action == ActionUnchanged {
-		return data, res, nil
-	}
+// apply implements settingsDoc.
+func (d *jsonDoc) apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, error) {
 
 	// A new object is written the way Pulumi writes one: four-space indent.
 	pre, sep := "\n    ", ": "
@@ -293,9 +280,9 @@ func editJSON(data []byte, want [3]string, force bool) ([]byte, Result, error) {
 	d.entries = out
 	edited := d.render()
 	if err := checkJSONEdit(orig, edited, final(cur, want, ops)); err != nil {
-		return data, Result{}, err
+		return nil, err
 	}
-	return edited, res, nil
+	return edited, nil
 }
 
 // checkJSONEdit parses the edited file and checks that it holds the wanted

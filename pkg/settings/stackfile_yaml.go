@@ -463,21 +463,8 @@ func (d *yamlDoc) render(lines []yamlLine, finalEOL bool) []byte {
 	return b.Bytes()
 }
 
-func editYAML(data []byte, want [3]string, force bool) ([]byte, Result, error) {
-	d, err := parseYAML(data)
-	if err != nil {
-		return data, Result{}, err
-	}
-	cur := d.states()
-	secure := d.secureValues()
-	ops, conflicts := plan(cur, want, force)
-	if len(conflicts) > 0 && !force {
-		return data, Result{Action: ActionConflict, Conflicts: conflicts, SecureValues: secure}, conflictError(conflicts)
-	}
-	res := result(ops, conflicts, secure, len(data) == 0)
-	if res.Action == ActionUnchanged {
-		return data, res, nil
-	}
+// apply implements settingsDoc.
+func (d *yamlDoc) apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, error) {
 
 	// Lines to add before a line index, and entries to replace or drop.
 	inserts := map[int][]string{}
@@ -490,7 +477,7 @@ func editYAML(data []byte, want [3]string, force bool) ([]byte, Result, error) {
 		}
 		lines, err := encodeYAMLEntry(fieldKeys[i], want[i], d.indent)
 		if err != nil {
-			return data, Result{}, err
+			return nil, err
 		}
 		switch o {
 		case opInsert:
@@ -545,7 +532,7 @@ func editYAML(data []byte, want [3]string, force bool) ([]byte, Result, error) {
 		out = append(out, d.lines[i])
 	}
 	edited := d.render(out, false)
-	err = checkYAMLEdit(d, edited, final(cur, want, ops))
+	err := checkYAMLEdit(d, edited, final(cur, want, ops))
 	if err != nil && d.noFinalEOL {
 		// A block scalar that now ends the file needs the line break it
 		// had before, or its value changes.
@@ -553,9 +540,9 @@ func editYAML(data []byte, want [3]string, force bool) ([]byte, Result, error) {
 		err = checkYAMLEdit(d, edited, final(cur, want, ops))
 	}
 	if err != nil {
-		return data, Result{}, err
+		return nil, err
 	}
-	return edited, res, nil
+	return edited, nil
 }
 
 // lineComment returns the comment on the line of a one-line entry.
