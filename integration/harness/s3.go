@@ -45,6 +45,13 @@ type S3 struct {
 // kills it and waits for it to exit.
 func StartS3(t testing.TB) *S3 {
 	t.Helper()
+	return StartS3InRegion(t, Region)
+}
+
+// StartS3InRegion is StartS3 with the gateway serving region, for tests of
+// clients that must discover a bucket's region.
+func StartS3InRegion(t testing.TB, region string) *S3 {
+	t.Helper()
 	tools := FindTools(t)
 	root := t.TempDir()
 
@@ -53,7 +60,7 @@ func StartS3(t testing.TB) *S3 {
 		hp := hostPort(freePort(t))
 		cmd := exec.Command(tools.Versitygw,
 			"--port", hp,
-			"--region", Region,
+			"--region", region,
 			"--quiet",
 			"posix", root)
 		cmd.Env = []string{
@@ -68,7 +75,7 @@ func StartS3(t testing.TB) *S3 {
 			HostPort:  hp,
 			AccessKey: AccessKey,
 			SecretKey: SecretKey,
-			Region:    Region,
+			Region:    region,
 			Root:      root,
 		}
 		s.Client = s.NewClient(s.Endpoint)

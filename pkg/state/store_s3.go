@@ -72,10 +72,13 @@ func NewS3Store(ctx context.Context, u *BackendURL) (*S3Store, error) {
 			return nil, fmt.Errorf("%w: no usable AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL (%v)", ErrAccessDenied, u.Raw, err)
 		}
 	}
-	newClient := func(region string) *s3.Client {
+	newClient := func(region string, anonymous bool) *s3.Client {
 		return s3.NewFromConfig(cfg, func(so *s3.Options) {
 			if region != "" {
 				so.Region = region
+			}
+			if anonymous {
+				so.Credentials = aws.AnonymousCredentials{}
 			}
 			if o.Endpoint != "" {
 				so.BaseEndpoint = aws.String(o.Endpoint)
@@ -95,12 +98,15 @@ func NewS3Store(ctx context.Context, u *BackendURL) (*S3Store, error) {
 	}
 	region := cfg.Region
 	if region == "" {
-		region, err = bucketRegion(ctx, newClient("us-east-1"), u)
+		// Unsigned, like the SDK's manager.GetBucketRegion: S3 names the
+		// bucket's region even when it refuses an anonymous request, while
+		// a request signed for the wrong region may get no answer at all.
+		region, err = bucketRegion(ctx, newClient("us-east-1", true), u)
 		if err != nil {
 			return nil, err
 		}
 	}
-	return &S3Store{client: newClient(region), bucket: u.Bucket, prefix: u.Prefix}, nil
+	return &S3Store{client: newClient(region, false), bucket: u.Bucket, prefix: u.Prefix}, nil
 }
 
 // bucketRegion asks S3 where a bucket lives: the x-amz-bucket-region header
