@@ -32,6 +32,7 @@ type restoreResult struct {
 	Conflicts       []string `json:"conflicts,omitempty"`
 	SecureValues    int      `json:"secure_values,omitempty"`
 	Locked          bool     `json:"locked,omitempty"`
+	Legacy          bool     `json:"legacy,omitempty"`
 	Error           string   `json:"error,omitempty"`
 	// Diff is what --dry-run would change (text output only).
 	Diff string `json:"-"`
@@ -116,6 +117,9 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		if r.Locked {
 			fmt.Fprintf(e.stderr, "stacksync: warning: stack %s has a lock file; an update may be running, so its checkpoint may be about to change\n", r.Stack)
 		}
+		if r.Legacy {
+			fmt.Fprintf(e.stderr, "stacksync: warning: stack %s is in the legacy (non-project) layout, which pulumi v3.274+ refuses unless PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR=true; run pulumi state upgrade\n", r.Stack)
+		}
 		if r.Action == "error" && output == "json" {
 			fmt.Fprintf(e.stderr, "stacksync: %s\n", r.Error)
 		}
@@ -192,6 +196,7 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	if !p.Known() {
 		return fail(fmt.Errorf("stack %s: %s records secrets provider type %q, which pulumi does not know; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Stack.Key), p.Type))
 	}
+	r.Legacy = res.Stack.Legacy
 	if locks, err := w.backend.Locks(ctx, ref); err == nil && len(locks) > 0 {
 		r.Locked = true
 	}
@@ -227,8 +232,18 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	return r
 }
 
+// notFoundError is a missing stack's rewritten message that still wraps
+// the original error, so callers can test it with errors.Is.
+type notFoundError struct {
+	msg string
+	err error
+}
+
+func (e notFoundError) Error() string { return e.msg }
+func (e notFoundError) Unwrap() error { return e.err }
+
 // stackNotFound rewrites a missing stack's error to list the project's
-// stacks that do exist.
+// stacks that do exist. The result still wraps err.
 func stackNotFound(ctx context.Context, w *workspace, ref state.StackRef, err error) error {
 	l, lerr := w.backend.ListStacks(ctx, ref.Project)
 	if lerr != nil {
@@ -241,9 +256,9 @@ func stackNotFound(ctx context.Context, w *workspace, ref state.StackRef, err er
 		}
 	}
 	if len(names) == 0 {
-		return fmt.Errorf("stack %s not found: backend %s holds no stacks of project %s; check --backend and the project name", ref, w.backend.URL.Raw, ref.Project)
+		return notFoundError{fmt.Sprintf("stack %s not found: backend %s holds no stacks of project %s; check --backend and the project name", ref, w.backend.URL.Raw, ref.Project), err}
 	}
-	return fmt.Errorf("stack %s not found in backend %s; project %s has: %s", ref, w.backend.URL.Raw, ref.Project, strings.Join(names, ", "))
+	return notFoundError{fmt.Sprintf("stack %s not found in backend %s; project %s has: %s", ref, w.backend.URL.Raw, ref.Project, strings.Join(names, ", ")), err}
 }
 
 func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {

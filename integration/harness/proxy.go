@@ -18,6 +18,8 @@ type Request struct {
 	// URI is the request's path and query as the client sent them
 	// (r.URL.RequestURI()), e.g. "/bucket?list-type=2&prefix=.pulumi%2F".
 	URI string
+	// Range is the request's Range header ("" if none), e.g. "bytes=0-65535".
+	Range string
 }
 
 func (r Request) String() string { return r.Method + " " + r.URI }
@@ -58,7 +60,7 @@ func StartRecordingProxy(t testing.TB, target string) *RecordingProxy {
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p.mu.Lock()
-			p.requests = append(p.requests, Request{Method: r.Method, URI: r.URL.RequestURI()})
+			p.requests = append(p.requests, Request{Method: r.Method, URI: r.URL.RequestURI(), Range: r.Header.Get("Range")})
 			p.mu.Unlock()
 			rp.ServeHTTP(w, r)
 		}),

@@ -360,7 +360,7 @@ func result(ops [3]op, conflicts []string, secure int, created bool) Result {
 // existing file keeps its mode; a new one gets 0644 whatever the umask. A
 // symlink at path is followed and its target replaced, so the link stays a
 // link. When the file already holds data, nothing is written and its mtime
-// is unchanged.
+// is unchanged. A missing parent directory is created (0755).
 func WriteFile(path string, data []byte) error {
 	target, err := resolveLink(path)
 	if err != nil {
@@ -381,6 +381,12 @@ func WriteFile(path string, data []byte) error {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("write %s: %w", path, err)
+	default:
+		// A new file may go into a stackConfigDir that a fresh checkout
+		// lacks; pulumi creates it too.
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if err := replaceFile(target, data, mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -168,10 +168,13 @@ func TestWriteFileErrors(t *testing.T) {
 	if err := WriteFile(sub, []byte("x")); err == nil || !strings.Contains(err.Error(), sub) {
 		t.Errorf("WriteFile over a directory: %v; want an error naming it", err)
 	}
-	// The directory does not exist.
-	missing := filepath.Join(dir, "nope", "Pulumi.dev.yaml")
-	if err := WriteFile(missing, []byte("x")); err == nil || !strings.Contains(err.Error(), missing) {
-		t.Errorf("WriteFile into a missing directory: %v; want an error naming it", err)
+	// The directory cannot be created: a file stands in its way.
+	blocked := filepath.Join(sub, "x", "Pulumi.dev.yaml")
+	if err := os.WriteFile(filepath.Join(sub, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(blocked, []byte("x")); err == nil || !strings.Contains(err.Error(), blocked) {
+		t.Errorf("WriteFile below a file: %v; want an error naming it", err)
 	}
 	// A symlink loop.
 	loop := filepath.Join(dir, "loop")
@@ -203,5 +206,21 @@ func TestWriteFileFailureCleansUp(t *testing.T) {
 	}
 	if names := dirNames(t, dir); strings.Join(names, ",") != "Pulumi.dev.yaml" {
 		t.Errorf("directory holds %q; want no temporary files", names)
+	}
+}
+
+// A settings file in a stackConfigDir that a fresh checkout lacks: the
+// directory is created, as pulumi creates it.
+func TestWriteFileCreatesMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "config")
+	path := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := WriteFile(path, []byte("encryptionsalt: v1:x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "encryptionsalt: v1:x\n" {
+		t.Errorf("content %q", got)
+	}
+	if got := dirNames(t, dir); len(got) != 1 || got[0] != "Pulumi.dev.yaml" {
+		t.Errorf("directory holds %v", got)
 	}
 }

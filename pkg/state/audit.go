@@ -118,8 +118,18 @@ func (b *Backend) Audit(ctx context.Context, opts AuditOptions) ([]StackReport, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// A .yaml beside a readable .json of the same stack does not make the
+	// stack unreadable: pulumi loads the .json. Report each stack once.
+	seen := make(map[StackRef]bool, len(l.Stacks))
+	for _, s := range l.Stacks {
+		seen[s.Ref] = true
+	}
 	for _, o := range l.Unreadable {
 		ref, _, _ := ParseStackKey(o.Key)
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
 		reports = append(reports, StackReport{
 			Project: ref.Project, Stack: ref.Name, Provider: "unknown", Ref: ref,
 			Object: b.Store.Location(o.Key), Size: o.Size, LastModified: o.ModTime, Legacy: ref.Project == "",
