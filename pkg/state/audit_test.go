@@ -1,0 +1,526 @@
+package state
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// auditFP is the fingerprint an audit reports for an encrypted key,
+// computed independently of Fingerprint.
+func auditFP(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+const (
+	auditARN      = "arn:aws:kms:ap-south-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	auditAliasURL = "awskms://alias/pulumi-state?region=eu-west-1"
+	auditKeyIDURL = "awskms://1234abcd-12ab-34cd-56ef-1234567890ab?region=us-east-2"
+	auditARNURL   = "awskms:///" + auditARN
+	auditGCPURL   = "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"
+	auditAzureURL = "azurekeyvault://myvault.vault.azure.net/keys/mykey"
+	auditVaultURL = "hashivault://mykey?engine=transit"
+	auditB64URL   = "base64key://c21hbGxrZXk="
+	auditOtherKey = "AQICAHhOtherDataKeyOtherDataKeyOtherDataKeyOtherDataKey=="
+)
+
+func TestProviderClass(t *testing.T) {
+	cloud := func(url string) *SecretsProvider {
+		return &SecretsProvider{Type: TypeCloud, URL: url, EncryptedKey: testKMSKey}
+	}
+	tests := []struct {
+		name string
+		p    *SecretsProvider
+		want string
+	}{
+		{"nil", nil, "none"},
+		{"awskms alias", cloud(auditAliasURL), "awskms"},
+		{"awskms alias without region", cloud("awskms://alias/x"), "awskms"},
+		{"awskms key id", cloud(auditKeyIDURL), "awskms"},
+		{"awskms triple-slash ARN", cloud(auditARNURL), "awskms"},
+		{"awskms alias ARN", cloud("awskms:///arn:aws:kms:eu-central-1:111122223333:alias/pulumi-state"), "awskms"},
+		{"awskms awssdk=v2", cloud("awskms://alias/x?region=us-east-1&awssdk=v2"), "awskms"},
+		{"awskms upper-case scheme", cloud("AWSKMS://alias/x"), "awskms"},
+		{"gcpkms", cloud(auditGCPURL), "gcpkms"},
+		{"azurekeyvault", cloud(auditAzureURL), "azurekeyvault"},
+		{"hashivault", cloud(auditVaultURL), "hashivault"},
+		{"base64key is not linked into pulumi", cloud(auditB64URL), "unknown"},
+		{"other scheme", cloud("s3://bucket/key"), "unknown"},
+		{"cloud without scheme", cloud("alias/pulumi-state"), "unknown"},
+		{"cloud without URL", &SecretsProvider{Type: TypeCloud}, "unknown"},
+		{"passphrase", &SecretsProvider{Type: TypePassphrase, Salt: testSalt}, "passphrase"},
+		{"service", &SecretsProvider{Type: TypeService, URL: "https://api.pulumi.com"}, "service"},
+		{"unknown type b64", &SecretsProvider{Type: "b64"}, "unknown"},
+		{"unknown type awskms", &SecretsProvider{Type: "awskms", URL: auditAliasURL}, "unknown"},
+		{"upper-case type", &SecretsProvider{Type: "Passphrase"}, "unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ProviderClass(tt.p); got != tt.want {
+				t.Errorf("ProviderClass(%+v) = %q, want %q", tt.p, got, tt.want)
+			}
+		})
+	}
+	// Every class an audit can report is one --fail-on accepts.
+	for _, tt := range tests {
+		found := false
+		for _, c := range ProviderClasses {
+			found = found || c == ProviderClass(tt.p)
+		}
+		if !found {
+			t.Errorf("%s: class %q is not in ProviderClasses", tt.name, ProviderClass(tt.p))
+		}
+	}
+}
+
+// auditWant is what the audit must say of one stack.
+type auditWant struct {
+	project, stack string
+	provider       string
+	url, key       string
+	region, fp     string
+	compression    string
+	version        int
+	locked, legacy bool
+	err            string // substring of Error; "" for none
+}
+
+// auditBucket is a project-mode bucket with one stack per provider form,
+// compression and failure the audit must tell apart. It returns the
+// backend, its store and what the audit must report, sorted as Audit sorts.
+func auditBucket(t *testing.T) (*Backend, *MemStore, []auditWant) {
+	t.Helper()
+	cloud := func(url, key string) []byte { return ckpt{version: 3, sp: spCloud(url, key)}.build() }
+	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	b, s := memBackend(nil)
+	put := func(key string, data []byte) { s.Put(key, data, t0) }
+	var want []auditWant
+	add := func(key string, data []byte, w auditWant) {
+		put(key, data)
+		want = append(want, w)
+	}
+	kmsFP := auditFP(testKMSKey)
+
+	add(".pulumi/stacks/alpha/kms-alias.json", cloud(auditAliasURL, testKMSKey), auditWant{project: "alpha", stack: "kms-alias",
+		provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/kms-id.json.gz", gzipBytes(t, cloud(auditKeyIDURL, testKMSKey)), auditWant{project: "alpha", stack: "kms-id",
+		provider: "awskms", url: auditKeyIDURL, key: "1234abcd-12ab-34cd-56ef-1234567890ab", region: "us-east-2", fp: kmsFP, compression: "gzip", version: 3})
+	add(".pulumi/stacks/alpha/kms-arn.json.zst", zstdBytes(t, cloud(auditARNURL, auditOtherKey)), auditWant{project: "alpha", stack: "kms-arn",
+		provider: "awskms", url: auditARNURL, key: auditARN, region: "ap-south-1", fp: auditFP(auditOtherKey), compression: "zstd", version: 3})
+	// An indented checkpoint of an older CLI, version 4.
+	add(".pulumi/stacks/alpha/kms-v4.json", indent(t, ckpt{version: 4, features: []string{"refreshBeforeUpdate"}, sp: spCloud(auditAliasURL, testKMSKey)}.build()),
+		auditWant{project: "alpha", stack: "kms-v4", provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "none", version: 4})
+	add(".pulumi/stacks/alpha/gcp.json", cloud(auditGCPURL, testKMSKey), auditWant{project: "alpha", stack: "gcp",
+		provider: "gcpkms", url: auditGCPURL, fp: kmsFP, compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/azure.json", cloud(auditAzureURL, testKMSKey), auditWant{project: "alpha", stack: "azure",
+		provider: "azurekeyvault", url: auditAzureURL, fp: kmsFP, compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/vault.json", cloud(auditVaultURL, testKMSKey), auditWant{project: "alpha", stack: "vault",
+		provider: "hashivault", url: auditVaultURL, fp: kmsFP, compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/b64.json", cloud(auditB64URL, testKMSKey), auditWant{project: "alpha", stack: "b64",
+		provider: "unknown", url: auditB64URL, fp: kmsFP, compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/svc.json", ckpt{version: 3, sp: spService}.build(), auditWant{project: "alpha", stack: "svc",
+		provider: "service", compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/weird.json", ckpt{version: 3, sp: `{"type":"b64","state":null}`}.build(), auditWant{project: "alpha", stack: "weird",
+		provider: "unknown", compression: "none", version: 3})
+	add(".pulumi/stacks/alpha/pass.json", pass, auditWant{project: "alpha", stack: "pass",
+		provider: "passphrase", compression: "none", version: 3, locked: true})
+	put(".pulumi/locks/organization/alpha/pass/3f0c2a9e-7d4b-4a8e-9b1c-0e5f6a7b8c9d.json",
+		[]byte(`{"pid":4242,"username":"alice","hostname":"build-7","timestamp":"2026-03-20T10:11:12.5Z"}`))
+	// The first write of stack init: version 0, no latest.
+	add(".pulumi/stacks/alpha/bare.json", []byte(`{"version":0,"checkpoint":{"stack":"organization/alpha/bare"}}`), auditWant{project: "alpha", stack: "bare",
+		provider: "none", compression: "none", version: 0})
+	// Deployed, but the latest deployment records no provider.
+	add(".pulumi/stacks/alpha/noprov.json", ckpt{version: 3, resources: 2}.build(), auditWant{project: "alpha", stack: "noprov",
+		provider: "none", compression: "none", version: 3})
+	// A version 1 checkpoint predates secrets providers, whatever it says.
+	add(".pulumi/stacks/alpha/v1.json", ckpt{version: 1, sp: spPassphrase(testSalt)}.build(), auditWant{project: "alpha", stack: "v1",
+		provider: "none", compression: "none", version: 1})
+	add(".pulumi/stacks/alpha/corrupt.json", []byte(`{"version":3,"checkpoint":{"latest":{"secrets`), auditWant{project: "alpha", stack: "corrupt",
+		provider: "unknown", compression: "none", version: 3, err: "corrupt"})
+	add(".pulumi/stacks/alpha/future.json", []byte(`{"version":9,"checkpoint":{}}`), auditWant{project: "alpha", stack: "future",
+		provider: "unknown", compression: "none", version: 9, err: "checkpoint version 9"})
+	add(".pulumi/stacks/alpha/yaml.yaml", []byte("version: 3\n"), auditWant{project: "alpha", stack: "yaml",
+		provider: "unknown", err: "only reads .json"})
+	// The stack file's name decides the stack, not its stack field.
+	add(".pulumi/stacks/alpha/renamed.json", ckpt{version: 3, stack: "organization/alpha/oldname", sp: spPassphrase(testSalt)}.build(),
+		auditWant{project: "alpha", stack: "renamed", provider: "passphrase", compression: "none", version: 3})
+	// Two variants: the newer (gz) wins.
+	put(".pulumi/stacks/alpha/twice.json", cloud(auditAliasURL, testKMSKey))
+	s.Put(".pulumi/stacks/alpha/twice.json.gz", gzipBytes(t, pass), tN(10))
+	want = append(want, auditWant{project: "alpha", stack: "twice", provider: "passphrase", compression: "gzip", version: 3})
+
+	add(".pulumi/stacks/beta/dev.json", pass, auditWant{project: "beta", stack: "dev", provider: "passphrase", compression: "none", version: 3})
+	add(".pulumi/stacks/beta/prod.json.zst", zstdBytes(t, cloud(auditAliasURL, testKMSKey)), auditWant{project: "beta", stack: "prod",
+		provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "zstd", version: 3})
+
+	// A legacy file left in a project-mode bucket.
+	add(".pulumi/stacks/oldstack.json", cloud(auditAliasURL, testKMSKey), auditWant{stack: "oldstack", legacy: true,
+		provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "none", version: 3})
+
+	// Not stacks: a .bak alone, tags, a retained copy, a nested file.
+	put(".pulumi/stacks/alpha/gone.json.bak", pass)
+	put(".pulumi/stacks/alpha/pass.json.bak", pass)
+	put(".pulumi/stacks/alpha/pass.pulumi-tags", []byte(`{"version":1,"tags":{}}`))
+	put(".pulumi/stacks/alpha/pass.json.1712345678901234567", pass)
+	put(".pulumi/stacks/alpha/sub/deep.json", pass)
+
+	sort.Slice(want, func(i, j int) bool {
+		if want[i].project != want[j].project {
+			return want[i].project < want[j].project
+		}
+		return want[i].stack < want[j].stack
+	})
+	return b, s, want
+}
+
+func checkReports(t *testing.T, got []StackReport, want []auditWant, s *MemStore) {
+	t.Helper()
+	if len(got) != len(want) {
+		var names []string
+		for _, r := range got {
+			names = append(names, r.Project+"/"+r.Stack)
+		}
+		t.Fatalf("audit reported %d stacks %v, want %d", len(got), names, len(want))
+	}
+	objects := map[string]Object{}
+	_ = s.List(context.Background(), ".pulumi/stacks/", true, func(o Object) error { objects[s.Location(o.Key)] = o; return nil })
+	for i, w := range want {
+		r := got[i]
+		name := w.project + "/" + w.stack
+		if r.Project != w.project || r.Stack != w.stack {
+			t.Errorf("report %d is %s/%s, want %s", i, r.Project, r.Stack, name)
+			continue
+		}
+		if r.Provider != w.provider || r.SecretsProvider != w.url || r.Key != w.key || r.Region != w.region || r.EncryptedKeySHA != w.fp {
+			t.Errorf("%s: provider %q url %q key %q region %q fp %q; want %q %q %q %q %q", name,
+				r.Provider, r.SecretsProvider, r.Key, r.Region, r.EncryptedKeySHA, w.provider, w.url, w.key, w.region, w.fp)
+		}
+		if r.Compression != w.compression || r.CheckpointVersion != w.version {
+			t.Errorf("%s: compression %q version %d, want %q %d", name, r.Compression, r.CheckpointVersion, w.compression, w.version)
+		}
+		if r.Locked != w.locked || r.Legacy != w.legacy {
+			t.Errorf("%s: locked %v legacy %v, want %v %v", name, r.Locked, r.Legacy, w.locked, w.legacy)
+		}
+		switch {
+		case w.err == "" && r.Error != "":
+			t.Errorf("%s: unexpected error %q", name, r.Error)
+		case w.err != "" && !strings.Contains(r.Error, w.err):
+			t.Errorf("%s: error %q, want it to contain %q", name, r.Error, w.err)
+		}
+		o, ok := objects[r.Object]
+		if !ok {
+			t.Errorf("%s: object %q is not a stack file of the store", name, r.Object)
+		} else if r.Size != o.Size || !r.LastModified.Equal(o.ModTime) {
+			t.Errorf("%s: size %d modified %v, want %d %v", name, r.Size, r.LastModified, o.Size, o.ModTime)
+		}
+		if r.Flipped || r.PreviousProvider != "" || r.PreviousSecretsProvider != "" || r.PreviousObject != "" {
+			t.Errorf("%s: flipped without history: %+v", name, r)
+		}
+	}
+}
+
+func TestAudit(t *testing.T) {
+	ctx := context.Background()
+	b, s, want := auditBucket(t)
+	got, err := b.Audit(ctx, AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReports(t, got, want, s)
+	for _, r := range got {
+		if r.Stack == "twice" && r.Object != "mem://.pulumi/stacks/alpha/twice.json.gz" {
+			t.Errorf("twice: object %s, want the newer .json.gz", r.Object)
+		}
+	}
+}
+
+func TestAuditJobsSameResult(t *testing.T) {
+	ctx := context.Background()
+	var results [][]StackReport
+	for _, jobs := range []int{1, 16, 0, 1000} {
+		b, _, _ := auditBucket(t)
+		got, err := b.Audit(ctx, AuditOptions{Jobs: jobs})
+		if err != nil {
+			t.Fatalf("jobs %d: %v", jobs, err)
+		}
+		results = append(results, got)
+	}
+	for i := 1; i < len(results); i++ {
+		if !reflect.DeepEqual(results[0], results[i]) {
+			t.Errorf("run %d differs from jobs=1:\n%+v\n%+v", i, results[i], results[0])
+		}
+	}
+}
+
+func TestAuditProjectFilter(t *testing.T) {
+	ctx := context.Background()
+	b, s, all := auditBucket(t)
+	got, err := b.Audit(ctx, AuditOptions{Projects: []string{"beta"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []auditWant
+	for _, w := range all {
+		// A legacy file's project is unknown from its key, so a project
+		// filter keeps it.
+		if w.project == "beta" || w.legacy {
+			want = append(want, w)
+		}
+	}
+	checkReports(t, got, want, s)
+
+	if _, err := b.Audit(ctx, AuditOptions{Projects: []string{"../x"}}); err == nil {
+		t.Errorf("Audit with project ../x: no error")
+	}
+	got, err = b.Audit(ctx, AuditOptions{Projects: []string{"nosuch"}})
+	if err != nil || len(got) != 1 || !got[0].Legacy {
+		t.Errorf("Audit of a project with no stacks = %+v, %v; want the legacy stack only", got, err)
+	}
+}
+
+func TestAuditLegacyBucket(t *testing.T) {
+	ctx := context.Background()
+	cloud := ckpt{version: 3, sp: spCloud(auditAliasURL, testKMSKey)}.build()
+	b, _ := memBackend(map[string][]byte{
+		metaKey:                             nil,
+		".pulumi/stacks/dev.json":           cloud,
+		".pulumi/stacks/prod.json.gz":       gzipBytes(t, ckpt{version: 3, sp: spPassphrase(testSalt)}.build()),
+		".pulumi/stacks/prod.json.bak":      cloud,
+		".pulumi/locks/dev/1.json":          []byte(`{}`),
+		".pulumi/backups/dev/dev.1.json":    ckpt{version: 3, sp: spPassphrase(testSalt)}.build(),
+		".pulumi/history/prod/prod-1.json":  cloud,
+		".pulumi/stacks/proj/nested.json":   cloud,
+		".pulumi/backups/prod/prod.5.json":  cloud,
+		".pulumi/history/dev/dev-9.history": cloud,
+	})
+	got, err := b.Audit(ctx, AuditOptions{History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("legacy audit = %+v, want dev and prod", got)
+	}
+	dev, prod := got[0], got[1]
+	if dev.Stack != "dev" || dev.Project != "" || !dev.Legacy || !dev.Locked || dev.Provider != "awskms" || !dev.Flipped || dev.PreviousProvider != "passphrase" {
+		t.Errorf("dev = %+v", dev)
+	}
+	if prod.Stack != "prod" || !prod.Legacy || prod.Locked || prod.Provider != "passphrase" || prod.Compression != "gzip" ||
+		!prod.Flipped || prod.PreviousProvider != "awskms" || prod.PreviousSecretsProvider != auditAliasURL ||
+		prod.PreviousObject != "mem://.pulumi/backups/prod/prod.5.json" {
+		t.Errorf("prod = %+v", prod)
+	}
+}
+
+func TestAuditHistory(t *testing.T) {
+	ctx := context.Background()
+	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
+	kmsRekeyed := ckpt{version: 3, sp: spCloud(testKMSURL, auditOtherKey)}.build()
+	otherKMS := ckpt{version: 3, sp: spCloud(auditKeyIDURL, testKMSKey)}.build()
+	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	pass2 := ckpt{version: 3, sp: spPassphrase("v1:b3RoZXJzYWx0:v1:bm9uY2Vub25jZQ==:Y2lwaGVy")}.build()
+	none := ckpt{version: 3, resources: 1}.build()
+	b, s := memBackend(map[string][]byte{
+		// Live passphrase, older backup awskms: the silent change of §4.5.
+		".pulumi/stacks/demo/flipped.json":                              pass,
+		".pulumi/backups/demo/flipped/flipped.1000000000000000001.json": kms,
+		".pulumi/backups/demo/flipped/flipped.1000000000000000002.json": pass,
+		// Only a history checkpoint (zstd) records the earlier provider.
+		".pulumi/stacks/demo/fromhist.json.gz":                                           gzipBytes(t, pass),
+		".pulumi/history/demo/fromhist/fromhist-1000000000000000003.checkpoint.json.zst": zstdBytes(t, kms),
+		".pulumi/history/demo/fromhist/fromhist-1000000000000000003.history.json":        []byte(`{"kind":"update"}`),
+		// The newest differing checkpoint is reported: after the same
+		// alias, a key id, then an older passphrase.
+		".pulumi/stacks/demo/twice.json":                                       kms,
+		".pulumi/backups/demo/twice/twice.1000000000000000001.json":            pass,
+		".pulumi/backups/demo/twice/twice.1000000000000000005.json":            otherKMS,
+		".pulumi/history/demo/twice/twice-1000000000000000007.checkpoint.json": kms,
+		// Same provider, a new data key: not a flip.
+		".pulumi/stacks/demo/rekeyed.json":                              kmsRekeyed,
+		".pulumi/backups/demo/rekeyed/rekeyed.1000000000000000001.json": kms,
+		// Same passphrase provider, a new salt: not a flip.
+		".pulumi/stacks/demo/resalted.json":                               pass2,
+		".pulumi/backups/demo/resalted/resalted.1000000000000000001.json": pass,
+		// Earlier checkpoints that record nothing or are corrupt are no
+		// evidence of a flip.
+		".pulumi/stacks/demo/noevidence.json":                                    pass,
+		".pulumi/backups/demo/noevidence/noevidence.1000000000000000001.json":    none,
+		".pulumi/backups/demo/noevidence/noevidence.1000000000000000002.json":    []byte(`{"version":3,"checkpoint":`),
+		".pulumi/backups/demo/noevidence/noevidence.1000000000000000003.json.gz": []byte("not gzip at all"),
+		// No history at all.
+		".pulumi/stacks/demo/nohist.json": pass,
+		// A .bak of the live file is not history.
+		".pulumi/stacks/demo/bak.json":     pass,
+		".pulumi/stacks/demo/bak.json.bak": kms,
+		// Another stack's backups do not count.
+		".pulumi/stacks/demo/neighbour.json":                                  pass,
+		".pulumi/backups/demo/neighbour2/neighbour2.1000000000000000001.json": kms,
+		".pulumi/backups/other/neighbour/neighbour.1000000000000000001.json":  kms,
+	})
+	_ = s
+	type flip struct {
+		flipped       bool
+		prev, prevURL string
+		prevObject    string
+	}
+	want := map[string]flip{
+		"flipped":    {true, "awskms", testKMSURL, "mem://.pulumi/backups/demo/flipped/flipped.1000000000000000001.json"},
+		"fromhist":   {true, "awskms", testKMSURL, "mem://.pulumi/history/demo/fromhist/fromhist-1000000000000000003.checkpoint.json.zst"},
+		"twice":      {true, "awskms", auditKeyIDURL, "mem://.pulumi/backups/demo/twice/twice.1000000000000000005.json"},
+		"rekeyed":    {},
+		"resalted":   {},
+		"noevidence": {},
+		"nohist":     {},
+		"bak":        {},
+		"neighbour":  {},
+	}
+	for _, jobs := range []int{1, 16} {
+		got, err := b.Audit(ctx, AuditOptions{History: true, Jobs: jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("jobs %d: %d reports, want %d: %+v", jobs, len(got), len(want), got)
+		}
+		for _, r := range got {
+			w, ok := want[r.Stack]
+			if !ok {
+				t.Errorf("unexpected stack %s", r.Stack)
+				continue
+			}
+			g := flip{r.Flipped, r.PreviousProvider, r.PreviousSecretsProvider, r.PreviousObject}
+			if g != w {
+				t.Errorf("jobs %d: %s: flipped %+v, want %+v", jobs, r.Stack, g, w)
+			}
+			if r.Error != "" {
+				t.Errorf("%s: error %q", r.Stack, r.Error)
+			}
+		}
+	}
+	// Without --history nothing is read beyond the live checkpoints, and
+	// nothing is flipped.
+	got, err := b.Audit(ctx, AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if r.Flipped || r.PreviousProvider != "" {
+			t.Errorf("%s flipped without History: %+v", r.Stack, r)
+		}
+	}
+}
+
+func TestAuditReadsEachCheckpointOnce(t *testing.T) {
+	ctx := context.Background()
+	_, s, want := auditBucket(t)
+	cs := &countingStore{Store: s}
+	b := NewBackend(nil, cs)
+	got, err := b.Audit(ctx, AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d reports, want %d", len(got), len(want))
+	}
+	var sum int64
+	reads := 0
+	for _, r := range got {
+		if strings.HasSuffix(r.Object, ".yaml") {
+			continue // pulumi cannot read it, so neither is it read
+		}
+		if r.Size >= HeadWindow {
+			t.Fatalf("%s is not a small checkpoint", r.Object)
+		}
+		sum += r.Size
+		reads++
+	}
+	if b.BytesRead() != sum {
+		t.Errorf("BytesRead = %d, want %d: each live checkpoint whole, once", b.BytesRead(), sum)
+	}
+	// meta.yaml once, then one ranged read per readable stack; lock files
+	// are listed, not read.
+	if got := cs.calls.Load(); got != int64(reads)+1 {
+		t.Errorf("%d ReadRange calls, want %d (meta.yaml + one per checkpoint)", got, reads+1)
+	}
+	if cs.bytes.Load() != sum+int64(len("version: 1\n")) {
+		t.Errorf("store served %d bytes, want %d", cs.bytes.Load(), sum+int64(len("version: 1\n")))
+	}
+}
+
+func TestAuditProgress(t *testing.T) {
+	ctx := context.Background()
+	b, _, want := auditBucket(t)
+	var mu sync.Mutex
+	var dones []int
+	readable := 0
+	for _, w := range want {
+		if w.stack != "yaml" {
+			readable++
+		}
+	}
+	_, err := b.Audit(ctx, AuditOptions{Jobs: 4, Progress: func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if total != readable {
+			t.Errorf("progress total %d, want %d", total, readable)
+		}
+		dones = append(dones, done)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Ints(dones)
+	for i, d := range dones {
+		if d != i+1 {
+			t.Fatalf("progress done values %v, want 1..%d", dones, readable)
+		}
+	}
+	if len(dones) != readable {
+		t.Errorf("progress called %d times, want %d", len(dones), readable)
+	}
+}
+
+func TestAuditCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b, _, _ := auditBucket(t)
+	cancel()
+	if got, err := b.Audit(ctx, AuditOptions{}); err == nil {
+		t.Errorf("Audit with a cancelled context = %d reports, no error", len(got))
+	}
+}
+
+func TestAuditEmpty(t *testing.T) {
+	b, _ := memBackend(nil)
+	got, err := b.Audit(context.Background(), AuditOptions{History: true})
+	if err != nil || len(got) != 0 {
+		t.Errorf("Audit of an empty bucket = %+v, %v", got, err)
+	}
+}
+
+// A .yaml stack file next to a readable .json of the same stack does not
+// make the stack unreadable: pulumi lists the stack twice but loads the
+// .json. The audit reports the stack once, from the .json.
+func TestAuditYAMLBesideJSON(t *testing.T) {
+	b, _ := memBackend(map[string][]byte{
+		".pulumi/stacks/demo/dev.json":  ckpt{version: 3, sp: spPassphrase(testSalt)}.build(),
+		".pulumi/stacks/demo/dev.yaml":  []byte("version: 3\n"),
+		".pulumi/stacks/demo/only.yaml": []byte("version: 3\n"),
+	})
+	got, err := b.Audit(context.Background(), AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range got {
+		rows = append(rows, r.Stack+":"+r.Provider+":"+r.Error)
+	}
+	if len(got) != 2 || got[0].Stack != "dev" || got[0].Provider != "passphrase" || got[0].Error != "" ||
+		got[1].Stack != "only" || got[1].Error == "" {
+		t.Errorf("audit = %q; want dev (passphrase, no error) once and only (unreadable)", rows)
+	}
+}
