@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -145,21 +142,11 @@ func describeStack(ctx context.Context, b *state.Backend, ref state.StackRef) (*
 	if err != nil {
 		return nil, err
 	}
-	h, err := b.ReadHead(ctx, obj.Key)
+	rep, err := b.Report(ctx, obj, false, false)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", ref, err)
 	}
-	d := &stackDetail{StackReport: state.StackReport{
-		Project: ref.Project, Stack: ref.Name, Provider: state.ProviderClass(h.Provider),
-		Object: b.Store.Location(obj.Key), Size: obj.Size, LastModified: obj.ModTime,
-		Compression: h.Compression, CheckpointVersion: h.Version, Legacy: obj.Legacy,
-	}}
-	if p := h.Provider; p != nil {
-		if p.Type == state.TypeCloud {
-			d.SecretsProvider = p.URL
-		}
-		d.Key, d.Region, d.EncryptedKeySHA = p.KeyID(), p.Region(), p.Fingerprint()
-	}
+	d := &stackDetail{StackReport: rep}
 	if d.Locks, err = b.Locks(ctx, ref); err != nil {
 		return nil, err
 	}
@@ -278,7 +265,7 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(e.cwd, d)
 		}
-		found, err := findProjects(d)
+		found, err := settings.FindProjects(d)
 		if err != nil {
 			errorLine(e, err)
 			return exitError
@@ -410,33 +397,4 @@ func openCheckWorkspace(ctx context.Context, e *env, dir, flagURL string, cache 
 		cache[key] = b
 	}
 	return &workspace{dir: proj.Dir, project: proj, backend: b, source: source}, nil
-}
-
-// findProjects walks root for Pulumi project files, skipping dot
-// directories, node_modules and vendor. It returns the project files' paths.
-func findProjects(root string) ([]string, error) {
-	var found []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if path == root {
-				return fmt.Errorf("checking %s: %w", root, err)
-			}
-			return nil
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "vendor") {
-				return filepath.SkipDir
-			}
-			for _, f := range []string{"Pulumi.json", "Pulumi.yaml", "Pulumi.yml"} {
-				if st, err := os.Stat(filepath.Join(path, f)); err == nil && st.Mode().IsRegular() {
-					found = append(found, filepath.Join(path, f))
-					break
-				}
-			}
-		}
-		return nil
-	})
-	sort.Strings(found)
-	return found, err
 }

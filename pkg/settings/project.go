@@ -58,15 +58,12 @@ func FindProject(dir string) (*Project, error) {
 		return nil, fmt.Errorf("find Pulumi project from %s: %w", dir, err)
 	}
 	for d := start; ; {
-		for _, name := range projectFileNames {
-			path := filepath.Join(d, name)
-			fi, err := os.Stat(path)
-			switch {
-			case err == nil && fi.Mode().IsRegular():
-				return LoadProject(path)
-			case err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err):
-				return nil, fmt.Errorf("find Pulumi project: %w", err)
-			}
+		path, err := projectFileIn(d)
+		if err != nil {
+			return nil, fmt.Errorf("find Pulumi project: %w", err)
+		}
+		if path != "" {
+			return LoadProject(path)
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
@@ -75,6 +72,53 @@ func FindProject(dir string) (*Project, error) {
 		d = parent
 	}
 	return nil, fmt.Errorf("%w in %s or any parent directory: run stacksync from the project directory or pass -C <project dir>", ErrNoProject, start)
+}
+
+// projectFileIn returns the path of the project file in dir (Pulumi.json,
+// Pulumi.yaml or Pulumi.yml, in that order), or "" when there is none.
+func projectFileIn(dir string) (string, error) {
+	for _, name := range projectFileNames {
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		switch {
+		case err == nil && fi.Mode().IsRegular():
+			return path, nil
+		case err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err):
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// FindProjects walks root for Pulumi projects and returns the paths of their
+// project files, sorted. It skips directories whose names start with a dot,
+// node_modules and vendor.
+func FindProjects(root string) ([]string, error) {
+	var found []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root {
+				return fmt.Errorf("find Pulumi projects under %s: %w", root, err)
+			}
+			return nil // an unreadable subdirectory holds no project we can check
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "vendor") {
+			return filepath.SkipDir
+		}
+		file, err := projectFileIn(path)
+		if err != nil {
+			return fmt.Errorf("find Pulumi projects under %s: %w", root, err)
+		}
+		if file != "" {
+			found = append(found, file)
+		}
+		return nil
+	})
+	sort.Strings(found)
+	return found, err
 }
 
 // isNotDir reports whether err says a path component is not a directory,

@@ -268,3 +268,31 @@ func TestSettingsFiles(t *testing.T) {
 		t.Errorf("SettingsFiles of a missing directory = %q, %v; want none", got, err)
 	}
 }
+
+func TestFindProjects(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a/Pulumi.yaml":              "name: a\n",
+		"a/nested/Pulumi.yml":        "name: n\n",
+		"b/Pulumi.json":              `{"name": "b"}`,
+		"b/Pulumi.yaml":              "name: b\n", // Pulumi.json wins in the same directory
+		".git/Pulumi.yaml":           "name: g\n",
+		"node_modules/x/Pulumi.yaml": "name: x\n",
+		"vendor/y/Pulumi.yaml":       "name: y\n",
+		"c/Pulumi.dev.yaml":          "config: {}\n", // a settings file, not a project
+	})
+	got, err := FindProjects(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, w := range []string{"a/Pulumi.yaml", "a/nested/Pulumi.yml", "b/Pulumi.json"} {
+		want = append(want, filepath.Join(root, filepath.FromSlash(w)))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("FindProjects = %v, want %v", got, want)
+	}
+	if _, err := FindProjects(filepath.Join(root, "missing")); err == nil {
+		t.Error("FindProjects of a missing directory succeeded")
+	}
+}

@@ -107,7 +107,8 @@ func (b *Backend) Audit(ctx context.Context, opts AuditOptions) ([]StackReport, 
 				if i >= len(l.Stacks) || ctx.Err() != nil {
 					return
 				}
-				reports[i] = b.auditStack(ctx, l.Stacks[i], locked, opts.History)
+				s := l.Stacks[i]
+				reports[i], _ = b.Report(ctx, s, locked[s.Ref], opts.History)
 				if opts.Progress != nil {
 					opts.Progress(int(done.Add(1)), len(l.Stacks))
 				}
@@ -146,23 +147,26 @@ func (b *Backend) Audit(ctx context.Context, opts AuditOptions) ([]StackReport, 
 	return reports, nil
 }
 
-func (b *Backend) auditStack(ctx context.Context, s StackObject, locked map[StackRef]bool, history bool) StackReport {
+// Report reads the head of one stack's checkpoint and reports it, as an
+// audit does. When the checkpoint cannot be read, the report has provider
+// "unknown" and Error set, and the error is also returned.
+func (b *Backend) Report(ctx context.Context, s StackObject, locked, history bool) (StackReport, error) {
 	r := StackReport{
 		Project: s.Ref.Project, Stack: s.Ref.Name, Ref: s.Ref,
 		Object: b.Store.Location(s.Key), Size: s.Size, LastModified: s.ModTime,
-		Locked: locked[s.Ref], Legacy: s.Legacy,
+		Locked: locked, Legacy: s.Legacy,
 	}
 	h, err := b.ReadHead(ctx, s.Key)
 	r.Head, r.Compression, r.CheckpointVersion = h, h.Compression, h.Version
 	if err != nil {
 		r.Provider, r.Error = "unknown", err.Error()
-		return r
+		return r, err
 	}
 	r.describe(h.Provider)
 	if history {
 		r.compareHistory(ctx, b)
 	}
-	return r
+	return r, nil
 }
 
 // describe fills the provider fields from p.
