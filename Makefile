@@ -29,9 +29,12 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd integration && $(GO) run $(STATICCHECK) ./...
 
-## bench: Go benchmarks of the read path (figures in docs/performance.md).
-bench:
+## bench: Go benchmarks of the read path, then whole-process timings of
+## restore and audit against versitygw (figures in docs/performance.md).
+bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	cd integration && $(GO) test -run '^$$' -bench RestoreS3 -benchtime 20x .
+	cd integration && $(GO) test -run '^$$' -bench AuditS3 -benchtime 3x -timeout 60m .
 
 ## demo: restore the example project's settings files from the example
 ## file:// backend, in a scratch copy so the repo stays clean.
