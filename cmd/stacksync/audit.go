@@ -36,27 +36,25 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs.BoolVar(&history, "history", false, "also read backups and history, and report stacks whose provider changed")
 	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
 	pos, err := parseArgs(fs, args)
-	var fail map[string]bool
+	var failOnSet map[string]bool
 	if err == nil {
-		fail, err = parseFailOn(failOn)
+		failOnSet, err = parseFailOn(failOn)
 	}
 	switch {
 	case err != nil:
 	case len(pos) > 0:
-		err = usageError{fmt.Sprintf("unexpected argument %q; audit takes only flags", pos[0])}
+		err = usageError{msg: fmt.Sprintf("unexpected argument %q; audit takes only flags", pos[0])}
 	case output != "table" && output != "json" && output != "csv":
-		err = usageError{fmt.Sprintf("--output %q: want table, json or csv", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want table, json or csv", output)}
 	case jobs < 1:
-		err = usageError{"-j must be at least 1"}
+		err = usageError{msg: "-j must be at least 1"}
 	}
 	if err != nil {
-		errorLine(e, err)
-		return exitUsage
+		return fail(e, err)
 	}
 	w, err := openWorkspace(ctx, e, "", backendURL, false)
 	if err != nil {
-		errorLine(e, err)
-		return exitFor(err)
+		return fail(e, err)
 	}
 	prog := newProgress(e)
 	reports, err := w.backend.Audit(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history, Progress: prog.update})
@@ -88,7 +86,7 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		}
 	}
 	for _, r := range reports {
-		if fail[r.Provider] && code == exitOK {
+		if failOnSet[r.Provider] && code == exitOK {
 			code = exitDrift
 		}
 	}
@@ -108,7 +106,7 @@ func parseFailOn(s string) (map[string]bool, error) {
 			ok = ok || c == p
 		}
 		if !ok {
-			return nil, usageError{fmt.Sprintf("--fail-on: unknown provider %q; use %s", p, strings.Join(state.ProviderClasses, ", "))}
+			return nil, usageError{msg: fmt.Sprintf("--fail-on: unknown provider %q; use %s", p, strings.Join(state.ProviderClasses, ", "))}
 		}
 		set[p] = true
 	}

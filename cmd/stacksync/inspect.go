@@ -26,18 +26,16 @@ func lsCmd(ctx context.Context, args []string, e *env) int {
 	switch {
 	case err != nil:
 	case len(pos) > 0:
-		err = usageError{fmt.Sprintf("unexpected argument %q; ls takes only flags", pos[0])}
+		err = usageError{msg: fmt.Sprintf("unexpected argument %q; ls takes only flags", pos[0])}
 	case output != "text" && output != "json":
-		err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
 	}
 	if err != nil {
-		errorLine(e, err)
-		return exitUsage
+		return fail(e, err)
 	}
 	w, err := openWorkspace(ctx, e, "", backendURL, false)
 	if err != nil {
-		errorLine(e, err)
-		return exitFor(err)
+		return fail(e, err)
 	}
 	l, err := w.backend.ListStacks(ctx, projects...)
 	if err != nil {
@@ -82,18 +80,16 @@ func showCmd(ctx context.Context, args []string, e *env) int {
 	switch {
 	case err != nil:
 	case len(pos) != 1:
-		err = usageError{"show takes one stack: stacksync show [project/]STACK"}
+		err = usageError{msg: "show takes one stack: stacksync show [project/]STACK"}
 	case output != "text" && output != "json":
-		err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
 	}
 	if err != nil {
-		errorLine(e, err)
-		return exitUsage
+		return fail(e, err)
 	}
 	w, err := openWorkspace(ctx, e, dir, backendURL, false)
 	if err != nil {
-		errorLine(e, err)
-		return exitFor(err)
+		return fail(e, err)
 	}
 	proj := ""
 	if w.project != nil {
@@ -101,8 +97,7 @@ func showCmd(ctx context.Context, args []string, e *env) int {
 	}
 	ref, err := state.ParseStackRef(pos[0], proj)
 	if err != nil {
-		errorLine(e, err)
-		return exitUsage
+		return fail(e, usageError{msg: err.Error(), err: err})
 	}
 	d, err := describeStack(ctx, w.backend, ref)
 	if err != nil {
@@ -251,11 +246,10 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 	fset.StringVar(&output, "o", "text", "shorthand for --output")
 	dirs, err := parseArgs(fset, args)
 	if err == nil && output != "text" && output != "json" {
-		err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
 	}
 	if err != nil {
-		errorLine(e, err)
-		return exitUsage
+		return fail(e, err)
 	}
 	if len(dirs) == 0 {
 		dirs = []string{"."}

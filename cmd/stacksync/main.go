@@ -97,10 +97,15 @@ func run(ctx context.Context, args []string, e *env) int {
 	return exitUsage
 }
 
-// usageError marks a command line that cannot run; it exits 2.
-type usageError struct{ msg string }
+// usageError marks a command line that cannot run; it exits 2. It wraps
+// the flag package's error, if any (flag.ErrHelp for -h).
+type usageError struct {
+	msg string
+	err error
+}
 
 func (u usageError) Error() string { return u.msg }
+func (u usageError) Unwrap() error { return u.err }
 
 // parseArgs parses flags and positional arguments in any order, as users of
 // pulumi expect ("restore dev --check"). A "--" ends the flags.
@@ -108,7 +113,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, usageError{err.Error()}
+			return nil, usageError{err.Error(), err}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -182,6 +187,16 @@ func openWorkspace(ctx context.Context, e *env, dir, flagURL string, needProject
 // errorLine prints err as the one line the user sees.
 func errorLine(e *env, err error) {
 	fmt.Fprintf(e.stderr, "stacksync: %v\n", err)
+}
+
+// fail prints err as the one line the user sees and returns its exit code:
+// 0 for -h (the flag package has printed the help), 2 for usage, else 1.
+func fail(e *env, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	errorLine(e, err)
+	return exitFor(err)
 }
 
 // exitFor maps an error to an exit code.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,27 +60,24 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		stacks = append(stacks, pos...)
 		switch {
 		case output != "text" && output != "json":
-			err = usageError{fmt.Sprintf("--output %q: want text or json", output)}
+			err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
 		case all && len(stacks) > 0:
-			err = usageError{"give stacks or --all, not both"}
+			err = usageError{msg: "give stacks or --all, not both"}
 		case !all && len(stacks) == 0:
-			err = usageError{"no stack given: name stacks (-s NAME or positional) or pass --all"}
+			err = usageError{msg: "no stack given: name stacks (-s NAME or positional) or pass --all"}
 		}
 	}
 	if err != nil {
-		errorLine(e, err)
-		return exitUsage
+		return fail(e, err)
 	}
 
 	w, err := openWorkspace(ctx, e, dir, backendURL, true)
 	if err != nil {
-		errorLine(e, err)
-		return exitFor(err)
+		return fail(e, err)
 	}
 	refs, err := restoreTargets(ctx, w, stacks, all)
 	if err != nil {
-		errorLine(e, err)
-		return exitFor(err)
+		return fail(e, err)
 	}
 
 	var results []restoreResult
@@ -100,13 +96,11 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	}
 
 	if output == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
 		if results == nil {
 			results = []restoreResult{}
 		}
-		if err := enc.Encode(results); err != nil {
-			return exitError
+		if c := encodeJSON(e, results); c != exitOK {
+			return c
 		}
 	} else {
 		for _, r := range results {
@@ -153,10 +147,10 @@ func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool
 	for _, s := range stacks {
 		ref, err := state.ParseStackRef(s, proj)
 		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, usageError{err.Error(), err}
 		}
 		if ref.Project != proj {
-			return nil, usageError{fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", s, ref.Project, w.project.Path, proj)}
+			return nil, usageError{msg: fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", s, ref.Project, w.project.Path, proj)}
 		}
 		refs = append(refs, ref)
 	}

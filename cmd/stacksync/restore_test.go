@@ -237,3 +237,13 @@ func TestUnifiedDiff(t *testing.T) {
 		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestHelpExitsZero(t *testing.T) {
+	f := newFixture(t, map[string]string{})
+	for _, cmd := range []string{"restore", "audit", "ls", "show", "check"} {
+		code, _, errs := f.run(t, cmd, "-h")
+		if code != exitOK || !strings.Contains(errs, "Usage of stacksync "+cmd) {
+			t.Errorf("%s -h: exit %d, stderr %q; want 0 and the flags", cmd, code, errs)
+		}
+	}
+}
