@@ -336,14 +336,6 @@ func auditStartByteProxy(t testing.TB, target string) *auditByteProxy {
 	return p
 }
 
-func (p *auditByteProxy) reset() {
-	p.objectGets.Store(0)
-	p.objectBytes.Store(0)
-	p.lists.Store(0)
-	p.listBytes.Store(0)
-	p.others.Store(0)
-}
-
 type auditCountingBody struct {
 	io.ReadCloser
 	n *atomic.Int64

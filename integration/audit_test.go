@@ -20,15 +20,14 @@ import (
 // auditWant is what `stacksync audit` must report for a stack the test
 // built.
 type auditWant struct {
-	project, stack      string
-	provider, url       string
-	key, region, fp     string
-	compression         string
-	version             int
-	locked, legacy      bool
-	object              string // key in the bucket
-	size                int64
-	unreadable, corrupt bool
+	project, stack  string
+	provider, url   string
+	key, region, fp string
+	compression     string
+	version         int
+	locked, legacy  bool
+	object          string // key in the bucket
+	size            int64
 }
 
 func (w auditWant) name() string { return w.project + "/" + w.stack }
