@@ -267,6 +267,29 @@ func TestScenarioOldPulumi(t *testing.T) {
 		assertSecretsWork(t, cur, dir, stack, nil, "z")
 	})
 
+	// zstd arrived in v3.224.0 (spec §0.5): the oldest release that can
+	// write .json.zst, with its indented JSON inside the frame.
+	t.Run("awskms-zstd", func(t *testing.T) {
+		harness.RecordCell(t, harness.Cell{Pulumi: harness.OldPulumiVersion, Provider: "awskms alias", Compression: "zstd", Layout: "project", Backend: "s3"})
+		dir := harness.NewYAMLProject(t, scenarioProject, "")
+		old := b.newPulumi(t, harness.OldPulumiVersion, dir)
+		old.Setenv("PULUMI_DIY_BACKEND_ZSTD", "true")
+		providerURL := old.SecretsProviderURL(b.KMS)
+		stack := "oldzstd"
+		good := initStackWithSecret(t, old, dir, stack, providerURL, nil)
+		key, raw, info := b.liveCheckpoint(t, scenarioProject, stack)
+		if key != stackKey(scenarioProject, stack, ".zst") || !bytes.HasPrefix(raw, []byte{0x28, 0xb5, 0x2f, 0xfd}) || info.P.URL != providerURL {
+			t.Fatalf("%s with PULUMI_DIY_BACKEND_ZSTD=true wrote %s: %+v", old.Version, key, info)
+		}
+		lost := loseSettingsFile(t, old, dir, stack, good)
+		assertPassphraseRequired(t, old, dir, stack)
+		b.restoreStack(t, dir, stack, "awskms "+b.KMS.Alias)
+		assertRestoredFile(t, settingsPath(dir, stack), good, lost)
+		cur := b.newPulumi(t, harness.PulumiVersion, dir)
+		cur.MustRun(dir, nil, "stack", "select", stack)
+		assertSecretsWork(t, cur, dir, stack, nil, "z")
+	})
+
 	t.Run("passphrase", func(t *testing.T) {
 		harness.RecordCell(t, harness.Cell{Pulumi: harness.OldPulumiVersion, Provider: "passphrase", Compression: "none", Layout: "project", Backend: "s3"})
 		dir := harness.NewYAMLProject(t, scenarioProject, "")
