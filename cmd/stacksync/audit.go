@@ -258,6 +258,9 @@ type progress struct {
 	shown   bool
 }
 
+// newProgress enables progress when stderr is a character device, which a
+// terminal is (so is /dev/null, where the output is harmlessly lost; telling
+// them apart needs an ioctl per platform, not worth a dependency).
 func newProgress(e *env) *progress {
 	p := &progress{w: e.stderr, start: time.Now()}
 	if f, ok := e.stderr.(*os.File); ok && e.getenv("NO_COLOR") == "" {
