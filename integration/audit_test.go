@@ -656,11 +656,7 @@ func BenchmarkAuditS3(b *testing.B) {
 				runs = append(runs, audit(b, url))
 			}
 			b.StopTimer()
-			sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
-			med := runs[len(runs)/2]
-			if len(runs)%2 == 0 {
-				med = (runs[len(runs)/2-1] + runs[len(runs)/2]) / 2
-			}
+			med := sortedMedian(runs)
 			b.ReportMetric(float64(med.Nanoseconds())/1e6, "ms-median")
 			b.ReportMetric(float64(n)/med.Seconds(), "stacks/s")
 			b.ReportMetric(objPerStack, "B-read/stack")

@@ -242,11 +242,7 @@ func BenchmarkRestoreS3(b *testing.B) {
 				runs = append(runs, restore(b))
 			}
 			b.StopTimer()
-			sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
-			med := runs[len(runs)/2]
-			if len(runs)%2 == 0 {
-				med = (runs[len(runs)/2-1] + runs[len(runs)/2]) / 2
-			}
+			med := sortedMedian(runs)
 			b.ReportMetric(float64(med.Nanoseconds())/1e6, "ms-median")
 			b.Logf("%d runs: median %v, min %v, max %v", len(runs), med, runs[0], runs[len(runs)-1])
 		})
@@ -403,4 +399,15 @@ func (s dirSnapshot) assertSame(t *testing.T, now dirSnapshot) {
 			t.Errorf("%s was created", k)
 		}
 	}
+}
+
+// sortedMedian sorts runs and returns their median; runs[0] and
+// runs[len(runs)-1] are then the fastest and slowest.
+func sortedMedian(runs []time.Duration) time.Duration {
+	sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
+	med := runs[len(runs)/2]
+	if len(runs)%2 == 0 {
+		med = (runs[len(runs)/2-1] + runs[len(runs)/2]) / 2
+	}
+	return med
 }

@@ -647,11 +647,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs := map[string]string{}
-			for k, v := range backend {
-				objs[k] = v
-			}
-			f := newFixture(t, objs)
+			f := newFixture(t, backend)
 			before := map[string]string{}
 			for stack, content := range tt.files {
 				write(t, filepath.Join(f.project, "Pulumi."+stack+".yaml"), content)

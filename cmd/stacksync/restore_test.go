@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,7 @@ func newFixture(t *testing.T, objects map[string]string) *fixture {
 	t.Helper()
 	root := t.TempDir()
 	f := &fixture{root: root, backend: filepath.Join(root, "backend"), project: filepath.Join(root, "project")}
+	objects = maps.Clone(objects)
 	objects[".pulumi/meta.yaml"] = "version: 1\n"
 	for k, v := range objects {
 		write(t, filepath.Join(f.backend, k), v)
@@ -148,11 +150,7 @@ func TestRestoreExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			copied := map[string]string{}
-			for k, v := range objects {
-				copied[k] = v
-			}
-			f := newFixture(t, copied)
+			f := newFixture(t, objects)
 			path := filepath.Join(f.project, "Pulumi.dev.yaml")
 			if tt.settings != "" {
 				write(t, path, tt.settings)
