@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/stacksync/stacksync/pkg/state"
 	"gopkg.in/yaml.v3"
 )
 
@@ -18,15 +19,13 @@ import (
 var ErrNoProject = errors.New("no Pulumi project file (Pulumi.yaml, Pulumi.yml or Pulumi.json) found")
 
 // ErrInvalidStackName is returned when a stack name cannot be used to build
-// a settings file name.
-var ErrInvalidStackName = errors.New("invalid stack name")
+// a settings file name. It is state.ErrInvalidName: the same names are
+// refused when reading state and when writing settings files.
+var ErrInvalidStackName = state.ErrInvalidName
 
 // projectFileNames are the project file names Pulumi looks for, in the order
 // it tries them within one directory.
 var projectFileNames = []string{"Pulumi.json", "Pulumi.yaml", "Pulumi.yml"}
-
-// maxStackNameLen is Pulumi's limit on the length of a stack name, in bytes.
-const maxStackNameLen = 100
 
 // Project is a Pulumi project file (Pulumi.yaml, Pulumi.yml or Pulumi.json)
 // and the facts stacksync needs from it.
@@ -195,7 +194,7 @@ func (p *Project) SettingsDir() string {
 // ErrInvalidStackName when the name could escape the directory or is not a
 // name Pulumi accepts.
 func (p *Project) SettingsPath(stack string) (string, error) {
-	if err := checkStackName(stack); err != nil {
+	if err := state.ValidateName("stack", stack); err != nil {
 		return "", err
 	}
 	return filepath.Join(p.SettingsDir(), "Pulumi."+stack+p.Ext), nil
@@ -222,7 +221,7 @@ func (p *Project) SettingsFiles() ([]string, error) {
 			continue
 		}
 		stack := name[len("Pulumi.") : len(name)-len(p.Ext)]
-		if checkStackName(stack) != nil {
+		if state.ValidateName("stack", stack) != nil {
 			continue
 		}
 		if e.Type()&fs.ModeSymlink != 0 {
@@ -237,33 +236,4 @@ func (p *Project) SettingsFiles() ([]string, error) {
 	}
 	sort.Strings(stacks)
 	return stacks, nil
-}
-
-// checkStackName applies Pulumi's stack name rule (non-empty, at most 100
-// bytes, only A-Z a-z 0-9 _ . -) and also rejects "." and "..", so a name
-// can never leave the settings directory. It ignores
-// PULUMI_DISABLE_VALIDATION on purpose.
-func checkStackName(stack string) error {
-	bad := func(why string) error {
-		return fmt.Errorf("%w %q: %s", ErrInvalidStackName, stack, why)
-	}
-	switch {
-	case stack == "":
-		return bad("it is empty")
-	case len(stack) > maxStackNameLen:
-		return bad(fmt.Sprintf("it is longer than %d bytes", maxStackNameLen))
-	case stack == "." || stack == "..":
-		return bad("it is not a name")
-	}
-	for i := 0; i < len(stack); i++ {
-		c := stack[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
-			continue
-		}
-		if c == '/' {
-			return bad("use the bare stack name (dev, not organization/project/dev)")
-		}
-		return bad("use only letters, digits, '_', '.' and '-'")
-	}
-	return nil
 }

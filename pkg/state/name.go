@@ -49,9 +49,11 @@ func validName(s string) bool {
 func ValidateName(what, name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: empty %s name", ErrInvalidName, what)
+		return fmt.Errorf("%w: %s name %q is empty", ErrInvalidName, what, name)
 	case len(name) > maxNameLen:
 		return fmt.Errorf("%w: %s name %q is longer than %d bytes", ErrInvalidName, what, name, maxNameLen)
+	case what == "stack" && strings.Contains(name, "/"):
+		return fmt.Errorf("%w: stack name %q: use the bare stack name (dev, not organization/project/dev)", ErrInvalidName, name)
 	case !validName(name):
 		return fmt.Errorf("%w: %s name %q: use only letters, digits, '_', '.' and '-', and not '.' or '..'", ErrInvalidName, what, name)
 	}
