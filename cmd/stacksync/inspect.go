@@ -364,31 +364,15 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 }
 
 // openCheckWorkspace opens a project's workspace, sharing backends between
-// projects that resolve to the same URL.
+// projects that name the same one.
 func openCheckWorkspace(ctx context.Context, e *env, dir, flagURL string, cache map[string]*state.Backend) (*workspace, error) {
 	proj, err := settings.LoadProject(dir)
 	if err != nil {
 		return nil, err
 	}
-	raw, source, err := state.ResolveBackendURL(flagURL, proj.BackendURL, e.getenv, e.home)
-	if err != nil {
+	w := &workspace{dir: proj.Dir, project: proj}
+	if err := w.openBackend(ctx, e, flagURL, cache); err != nil {
 		return nil, fmt.Errorf("%s: %w", proj.Path, err)
 	}
-	u, err := state.ParseBackendURL(raw, proj.Dir, e.home)
-	if err != nil {
-		return nil, fmt.Errorf("%s: backend %s (from %s): %w", proj.Path, raw, source, err)
-	}
-	// A relative file:// URL names a different directory per project.
-	key := raw
-	if u.Scheme == "file" {
-		key = "file://" + u.Dir + "?prefix=" + u.Prefix
-	}
-	b, ok := cache[key]
-	if !ok {
-		if b, err = state.OpenURL(ctx, u); err != nil {
-			return nil, fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
-		}
-		cache[key] = b
-	}
-	return &workspace{dir: proj.Dir, project: proj, backend: b, source: source}, nil
+	return w, nil
 }

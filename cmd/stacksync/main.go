@@ -147,12 +147,10 @@ type workspace struct {
 	dir     string
 	project *settings.Project
 	backend *state.Backend
-	source  state.URLSource
 }
 
 // openWorkspace finds the Pulumi project from dir (required when
-// needProject) and opens the backend: flagURL, else PULUMI_BACKEND_URL, else
-// the project's backend.url, else pulumi's credentials.json.
+// needProject) and opens its backend.
 func openWorkspace(ctx context.Context, e *env, dir, flagURL string, needProject bool) (*workspace, error) {
 	if dir == "" {
 		dir = e.cwd
@@ -167,21 +165,43 @@ func openWorkspace(ctx context.Context, e *env, dir, flagURL string, needProject
 	case needProject || !errors.Is(err, settings.ErrNoProject):
 		return nil, err
 	}
+	return w, w.openBackend(ctx, e, flagURL, nil)
+}
+
+// openBackend opens the workspace's backend: flagURL, else
+// PULUMI_BACKEND_URL, else the project's backend.url, else pulumi's
+// credentials.json. A relative file:// URL resolves against the workspace
+// directory, as pulumi run there would resolve it. With a cache, backends
+// are shared between workspaces that name the same one.
+func (w *workspace) openBackend(ctx context.Context, e *env, flagURL string, cache map[string]*state.Backend) error {
 	projectURL := ""
 	if w.project != nil {
 		projectURL = w.project.BackendURL
 	}
 	raw, source, err := state.ResolveBackendURL(flagURL, projectURL, e.getenv, e.home)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	w.source = source
-	// Relative file:// URLs resolve as pulumi run in dir would resolve them.
-	w.backend, err = state.Open(ctx, raw, dir, e.home)
+	u, err := state.ParseBackendURL(raw, w.dir, e.home)
 	if err != nil {
-		return nil, fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
+		return fmt.Errorf("backend %s (from %s): %w", raw, source, err)
 	}
-	return w, nil
+	// A relative file:// URL names a different directory per workspace.
+	key := raw
+	if u.Scheme == "file" {
+		key = "file://" + u.Dir + "?prefix=" + u.Prefix
+	}
+	if b, ok := cache[key]; ok {
+		w.backend = b
+		return nil
+	}
+	if w.backend, err = state.OpenURL(ctx, u); err != nil {
+		return fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
+	}
+	if cache != nil {
+		cache[key] = w.backend
+	}
+	return nil
 }
 
 // errorLine prints err as the one line the user sees.
