@@ -379,6 +379,15 @@ func WriteFile(path string, data []byte) error {
 				return nil
 			}
 		}
+		// The rename below would replace even a file we may not write, as
+		// long as the directory is writable. Refuse what pulumi's own
+		// in-place write would be refused: open it for writing, without
+		// truncating, and close it again.
+		f, err := os.OpenFile(target, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: the file is not writable (%w); make it writable (chmod u+w) or restore elsewhere", path, err)
+		}
+		f.Close()
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("write %s: %w", path, err)
 	default:
@@ -432,6 +441,9 @@ func replaceFile(target string, data []byte, mode fs.FileMode) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".stacksync-*")
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("directory %s is not writable: settings files are replaced atomically through a temporary file beside them; make the directory writable", filepath.Clean(dir))
+		}
 		return err
 	}
 	defer func() {
