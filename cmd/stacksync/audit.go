@@ -79,6 +79,15 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		errorLine(e, err)
 		return exitError
 	}
+	if len(reports) == 0 {
+		// A policy gate must not pass because it looked in the wrong place.
+		where := "backend " + w.backend.URL.Raw
+		if len(projects) > 0 {
+			where += " for project " + strings.Join(projects, ", ")
+		}
+		errorLine(e, fmt.Errorf("no stacks found in %s; check the backend URL and --project", where))
+		return exitError
+	}
 	code := exitOK
 	for _, r := range reports {
 		if r.Error != "" {
@@ -201,7 +210,7 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 			locked = "locked"
 		}
 		version := "-"
-		if r.Compression != "" {
+		if r.Error == "" {
 			version = strconv.Itoa(r.CheckpointVersion)
 		}
 		line := strings.Join([]string{project, r.Stack, r.Provider, dash(key), dash(r.Region), dash(r.EncryptedKeySHA),
@@ -229,6 +238,9 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 		}
 	}
 	line := fmt.Sprintf("%d stacks", s.Stacks)
+	if s.Stacks == 1 {
+		line = "1 stack"
+	}
 	if len(parts) > 0 {
 		line += ": " + strings.Join(parts, ", ")
 	}

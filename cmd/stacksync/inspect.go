@@ -254,23 +254,6 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 	if len(dirs) == 0 {
 		dirs = []string{"."}
 	}
-	var projects []string
-	for _, d := range dirs {
-		if !filepath.IsAbs(d) {
-			d = filepath.Join(e.cwd, d)
-		}
-		found, err := settings.FindProjects(d)
-		if err != nil {
-			errorLine(e, err)
-			return exitError
-		}
-		projects = append(projects, found...)
-	}
-	if len(projects) == 0 {
-		errorLine(e, fmt.Errorf("no Pulumi project (Pulumi.yaml, Pulumi.yml or Pulumi.json) under %s", strings.Join(dirs, ", ")))
-		return exitError
-	}
-
 	type finding struct {
 		Project string `json:"project"`
 		Stack   string `json:"stack"`
@@ -279,8 +262,27 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 		Detail  string `json:"detail,omitempty"`
 	}
 	var findings []finding
-	backends := map[string]*state.Backend{}
 	code := exitOK
+	// A directory that cannot be walked is reported like any other
+	// finding; it does not hide the others.
+	var projects []string
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(e.cwd, d)
+		}
+		found, err := settings.FindProjects(d)
+		if err != nil {
+			findings = append(findings, finding{Project: d, Status: "error", Detail: err.Error()})
+			code = exitError
+		}
+		projects = append(projects, found...)
+	}
+	if len(projects) == 0 && len(findings) == 0 {
+		errorLine(e, fmt.Errorf("no Pulumi project (Pulumi.yaml, Pulumi.yml or Pulumi.json) under %s", strings.Join(dirs, ", ")))
+		return exitError
+	}
+
+	backends := map[string]*state.Backend{}
 	for _, dir := range projects {
 		w, err := openCheckWorkspace(ctx, e, dir, backendURL, backends)
 		if err != nil {
@@ -308,7 +310,7 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 			case r.Action == "error":
 				f.Status, f.Detail = "error", r.Error
 			case r.Action == "conflict":
-				f.Status, f.Detail = "differs", strings.Join(r.Conflicts, ", ")+" differ from state ("+r.Provider+")"
+				f.Status, f.Detail = "differs", "differs from state in "+strings.Join(r.Conflicts, ", ")+" ("+r.Provider+")"
 			default:
 				f.Status, f.Detail = "missing-fields", "lacks "+strings.Join(append(r.Set, r.Removed...), ", ")+" ("+r.Provider+")"
 			}

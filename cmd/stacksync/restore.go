@@ -144,11 +144,16 @@ func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool
 		return refs, nil
 	}
 	refs := make([]state.StackRef, 0, len(stacks))
+	seen := map[state.StackRef]bool{}
 	for _, s := range stacks {
 		ref, err := state.ParseStackRef(s, proj)
 		if err != nil {
 			return nil, usageError{err.Error(), err}
 		}
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
 		if ref.Project != proj {
 			return nil, usageError{msg: fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", s, ref.Project, w.project.Path, proj)}
 		}
@@ -188,7 +193,10 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		r.Source = "checkpoint"
 	}
 	if !p.Known() {
-		return fail(fmt.Errorf("stack %s: %s records secrets provider type %q, which pulumi does not know; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Stack.Key), p.Type))
+		return fail(fmt.Errorf("stack %s: %s records secrets provider type %q, which pulumi does not know; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Source.Key), p.Type))
+	}
+	if err := p.Complete(); err != nil {
+		return fail(fmt.Errorf("stack %s: %s: %w; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Source.Key), err))
 	}
 	r.Legacy = res.Stack.Legacy
 	if locks, err := w.backend.Locks(ctx, ref); err == nil && len(locks) > 0 {
@@ -206,7 +214,7 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		r.Action = "conflict"
 		return r
 	case err != nil:
-		return fail(fmt.Errorf("editing %s: %w; fix the file's YAML or move it aside", path, err))
+		return fail(fmt.Errorf("editing %s: %w; fix the file or move it aside", path, err))
 	}
 	r.Action = er.Action.String()
 	if r.Action == "unchanged" && len(old) == 0 && len(out) == 0 {
@@ -250,7 +258,7 @@ func stackNotFound(ctx context.Context, w *workspace, ref state.StackRef, err er
 		}
 	}
 	if len(names) == 0 {
-		return notFoundError{fmt.Sprintf("stack %s not found: backend %s holds no stacks of project %s; check --backend and the project name", ref, w.backend.URL.Raw, ref.Project), err}
+		return notFoundError{fmt.Sprintf("stack %s not found: backend %s holds no stacks of project %s; check the backend URL and the project name", ref, w.backend.URL.Raw, ref.Project), err}
 	}
 	return notFoundError{fmt.Sprintf("stack %s not found in backend %s; project %s has: %s", ref, w.backend.URL.Raw, ref.Project, strings.Join(names, ", ")), err}
 }

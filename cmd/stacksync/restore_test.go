@@ -121,6 +121,7 @@ func TestRestoreExitCodes(t *testing.T) {
 		".pulumi/stacks/demo/broken.json":   `{"version":3,"checkpoint":{"latest":{"secrets`,
 		".pulumi/stacks/demo/bare.json":     `{"version":0,"checkpoint":{"stack":"organization/demo/bare"}}`,
 		".pulumi/stacks/demo/gone.json.bak": cloudCheckpoint("gone"),
+		".pulumi/stacks/demo/nosalt.json":   `{"version":3,"checkpoint":{"latest":{"secrets_providers":{"type":"passphrase","state":{}}}}}`,
 	}
 	tests := []struct {
 		name     string
@@ -134,14 +135,16 @@ func TestRestoreExitCodes(t *testing.T) {
 		{name: "stacks and all", args: []string{"restore", "dev", "--all"}, code: exitUsage, stderr: "not both"},
 		{name: "bad output", args: []string{"restore", "dev", "-o", "yaml"}, code: exitUsage, stderr: "want text or json"},
 		{name: "bad flag", args: []string{"restore", "--nope"}, code: exitUsage, stderr: "flag provided but not defined"},
-		{name: "bad name", args: []string{"restore", ".."}, code: exitUsage, stderr: `stack name ".."`},
+		{name: "bad name", args: []string{"restore", ".."}, code: exitUsage, stderr: `".." is not a project or stack name`},
 		{name: "other project", args: []string{"restore", "web/dev"}, code: exitUsage, stderr: "belongs to project web"},
 		{name: "unknown command", args: []string{"restroe"}, code: exitUsage, stderr: "unknown command"},
-		{name: "missing stack lists others", args: []string{"restore", "nope"}, code: exitError, stderr: "project demo has: bare, broken, dev, future"},
+		{name: "missing stack lists others", args: []string{"restore", "nope"}, code: exitError, stderr: "project demo has: bare, broken, dev, future, nosalt"},
 		{name: "bak alone is not a stack", args: []string{"restore", "gone"}, code: exitError, stderr: "stack demo/gone not found"},
 		{name: "unsupported version", args: []string{"restore", "future"}, code: exitError, stderr: "checkpoint version 9"},
 		{name: "corrupt", args: []string{"restore", "broken"}, code: exitError, stderr: "corrupt state"},
 		{name: "no provider", args: []string{"restore", "bare"}, code: exitError, stderr: "records no secrets provider"},
+		{name: "passphrase without salt", args: []string{"restore", "nosalt"}, code: exitError, stderr: "passphrase secrets provider with no salt"},
+		{name: "dot-dot in a reference", args: []string{"restore", "demo/../dev"}, code: exitUsage, stderr: `".." is not a project or stack name`},
 		{name: "check finds work", args: []string{"restore", "dev", "--check"}, code: exitDrift, stdout: "dev: would be created"},
 		{name: "dry run diff", args: []string{"restore", "dev", "--dry-run"}, code: exitOK, stdout: "+secretsprovider: " + kmsURL},
 		{name: "conflict", args: []string{"restore", "dev"}, settings: "encryptionsalt: v1:fresh\nconfig:\n  demo:x:\n    secure: v1:y\n", code: exitConflict, stdout: "1 secure config value"},
@@ -243,5 +246,40 @@ func TestHelpExitsZero(t *testing.T) {
 		if code != exitOK || !strings.Contains(errs, "Usage of stacksync "+cmd) {
 			t.Errorf("%s -h: exit %d, stderr %q; want 0 and the flags", cmd, code, errs)
 		}
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args   []string
+		pos    []string
+		output string
+	}{
+		{[]string{"dev", "-o", "json"}, []string{"dev"}, "json"},
+		{[]string{"-o", "json", "dev", "prod"}, []string{"dev", "prod"}, "json"},
+		{[]string{"dev", "--", "-o", "json"}, []string{"dev", "-o", "json"}, "text"},
+		{[]string{"--", "dev"}, []string{"dev"}, "text"},
+		{nil, nil, "text"},
+	}
+	for _, tt := range tests {
+		e := &env{stderr: &bytes.Buffer{}}
+		fs := newFlagSet("test", e)
+		output := fs.String("o", "text", "")
+		pos, err := parseArgs(fs, tt.args)
+		if err != nil || strings.Join(pos, " ") != strings.Join(tt.pos, " ") || *output != tt.output {
+			t.Errorf("parseArgs(%q) = %q, -o %q, %v; want %q, -o %q", tt.args, pos, *output, err, tt.pos, tt.output)
+		}
+	}
+}
+
+func TestRestoreNamesEachStackOnce(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	code, out, errs := f.run(t, "restore", "dev", "-s", "dev", "demo/dev", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rs []map[string]any
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || len(rs) != 1 {
+		t.Errorf("results %s (%v); want one for dev", out, err)
 	}
 }

@@ -66,6 +66,11 @@ func ValidateName(what, name string) error {
 // defaultProject.
 func ParseStackRef(s, defaultProject string) (StackRef, error) {
 	parts := strings.Split(s, "/")
+	for _, p := range parts {
+		if p == "." || p == ".." {
+			return StackRef{}, fmt.Errorf("%w: stack %q: %q is not a project or stack name", ErrInvalidName, s, p)
+		}
+	}
 	var ref StackRef
 	switch len(parts) {
 	case 1:

@@ -3,6 +3,7 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"path"
 	"strings"
@@ -39,6 +40,22 @@ func (p SecretsProvider) Known() bool {
 		return true
 	}
 	return false
+}
+
+// Complete reports, as an error wrapping ErrCorrupt, a known provider whose
+// state lacks what Pulumi needs to use it: a passphrase provider without a
+// salt, or a cloud provider without a URL or encrypted key. Restoring from
+// such a state would delete the settings file's own values.
+func (p SecretsProvider) Complete() error {
+	switch {
+	case p.Type == TypePassphrase && p.Salt == "":
+		return fmt.Errorf("%w: passphrase secrets provider with no salt", ErrCorrupt)
+	case p.Type == TypeCloud && p.URL == "":
+		return fmt.Errorf("%w: cloud secrets provider with no url", ErrCorrupt)
+	case p.Type == TypeCloud && p.EncryptedKey == "":
+		return fmt.Errorf("%w: cloud secrets provider %s with no encryptedkey", ErrCorrupt, p.URL)
+	}
+	return nil
 }
 
 // Kind classifies p for reports: "passphrase", "service", the keeper scheme of

@@ -3,6 +3,7 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -122,5 +123,25 @@ func TestFingerprint(t *testing.T) {
 	c := SecretsProvider{Type: TypeCloud, URL: "awskms://alias/a", EncryptedKey: testKMSKey + "A"}
 	if a.Fingerprint() != b.Fingerprint() || a.Fingerprint() == c.Fingerprint() {
 		t.Errorf("fingerprints: %s %s %s", a.Fingerprint(), b.Fingerprint(), c.Fingerprint())
+	}
+}
+
+func TestComplete(t *testing.T) {
+	tests := []struct {
+		p  SecretsProvider
+		ok bool
+	}{
+		{SecretsProvider{Type: TypePassphrase, Salt: "v1:x"}, true},
+		{SecretsProvider{Type: TypePassphrase}, false},
+		{SecretsProvider{Type: TypeCloud, URL: "awskms://alias/x", EncryptedKey: "AQ=="}, true},
+		{SecretsProvider{Type: TypeCloud, EncryptedKey: "AQ=="}, false},
+		{SecretsProvider{Type: TypeCloud, URL: "awskms://alias/x"}, false},
+		{SecretsProvider{Type: TypeService, URL: "https://api.pulumi.com"}, true},
+	}
+	for _, tt := range tests {
+		err := tt.p.Complete()
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrCorrupt)) {
+			t.Errorf("%+v.Complete() = %v, want ok=%v (else ErrCorrupt)", tt.p, err, tt.ok)
+		}
 	}
 }

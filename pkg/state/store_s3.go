@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -193,6 +194,10 @@ func s3Error(err error, bucket string) error {
 	status := 0
 	if errors.As(err, &re) {
 		status = re.HTTPStatusCode()
+	}
+	var dial *net.OpError
+	if status == 0 && errors.As(err, &dial) {
+		return fmt.Errorf("cannot reach S3 for %s: %w; check the endpoint and that the server is up", bucket, dial)
 	}
 	switch {
 	case code == "NoSuchBucket":
