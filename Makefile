@@ -39,13 +39,12 @@ bench: tools
 ## demo: restore the example project's settings files from the example
 ## file:// backend, in a scratch copy so the repo stays clean.
 demo:
-	@tmp=$$(mktemp -d) && cp -R examples/project "$$tmp/project" && \
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp -R examples/project "$$tmp/project" && \
 	echo "# before: settings files as pulumi regenerated them after the loss" && \
 	for f in "$$tmp"/project/Pulumi.*.yaml; do echo "## $$(basename $$f)"; cat "$$f"; done && \
 	echo "# stacksync restore --all:" && \
 	$(GO) run ./cmd/stacksync restore -C "$$tmp/project" --backend "file://$(CURDIR)/examples/backend" --all && \
-	echo "# after:" && for f in "$$tmp"/project/Pulumi.*.yaml; do echo "## $$(basename $$f)"; cat "$$f"; done; \
-	rm -rf "$$tmp"
+	echo "# after:" && for f in "$$tmp"/project/Pulumi.*.yaml; do echo "## $$(basename $$f)"; cat "$$f"; done
 
 ## fixtures: regenerate examples/ and test fixtures with the pinned real pulumi.
 fixtures: tools

@@ -6,8 +6,10 @@ import (
 )
 
 // unifiedDiff returns a unified diff of two small texts with no context
-// lines: the lines around a change may be config values, which stacksync
-// never prints.
+// lines, because the lines around a change may be config values, which
+// stacksync never prints. For the same reason a changed line that does not
+// start with one of the three secrets provider keys (a one-line JSON file,
+// say, or a folded value) is shown only as a placeholder.
 func unifiedDiff(name string, a, b []byte) string {
 	x, y := splitLines(string(a)), splitLines(string(b))
 	// Longest common subsequence table; settings files are small.
@@ -49,10 +51,10 @@ func unifiedDiff(name string, a, b []byte) string {
 		}
 		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(i0, i-i0), hunkRange(j0, j-j0))
 		for _, l := range x[i0:i] {
-			sb.WriteString("-" + l)
+			sb.WriteString("-" + shown(l))
 		}
 		for _, l := range y[j0:j] {
-			sb.WriteString("+" + l)
+			sb.WriteString("+" + shown(l))
 		}
 	}
 	return sb.String()
@@ -83,4 +85,17 @@ func splitLines(s string) []string {
 		s = s[i+1:]
 	}
 	return lines
+}
+
+// shown returns line if it is an entry of one of the three secrets provider
+// keys, else a placeholder.
+func shown(line string) string {
+	t := strings.TrimLeft(line, " \t\ufeff")
+	t = strings.TrimPrefix(t, "\"")
+	for _, k := range []string{"secretsprovider", "encryptedkey", "encryptionsalt"} {
+		if rest, ok := strings.CutPrefix(t, k); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "\":")) {
+			return line
+		}
+	}
+	return "(a line holding other settings, not shown)\n"
 }

@@ -158,6 +158,11 @@ func openWorkspace(ctx context.Context, e *env, dir, flagURL string, needProject
 	} else if !filepath.IsAbs(dir) {
 		dir = filepath.Join(e.cwd, dir)
 	}
+	// FindProject searches upward; a mistyped -C must not land in a parent
+	// project instead.
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, usageError{msg: fmt.Sprintf("-C %s: no such directory", dir)}
+	}
 	w := &workspace{dir: dir}
 	proj, err := settings.FindProject(dir)
 	switch {

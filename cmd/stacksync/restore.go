@@ -32,7 +32,10 @@ type restoreResult struct {
 	SecureValues    int      `json:"secure_values,omitempty"`
 	Locked          bool     `json:"locked,omitempty"`
 	Legacy          bool     `json:"legacy,omitempty"`
-	Error           string   `json:"error,omitempty"`
+	// Written says the file was written: false for unchanged files and
+	// under --check and --dry-run, where Action says what would be done.
+	Written bool   `json:"written"`
+	Error   string `json:"error,omitempty"`
 	// Diff is what --dry-run would change (text output only).
 	Diff string `json:"-"`
 	// err is the error behind Action "error", for callers to branch on.
@@ -176,10 +179,12 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	}
 	r.File = path
 	res, err := w.backend.Provider(ctx, ref, true)
-	if errors.Is(err, state.ErrStackNotFound) {
+	switch {
+	case errors.Is(err, state.ErrStackNotFound):
 		return fail(stackNotFound(ctx, w, ref, err))
-	}
-	if err != nil {
+	case errors.Is(err, state.ErrCorrupt):
+		return fail(fmt.Errorf("%w; the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups", err))
+	case err != nil:
 		return fail(err)
 	}
 	p := res.Provider
@@ -230,6 +235,7 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		if err := settings.WriteFile(path, out); err != nil {
 			return fail(err)
 		}
+		r.Written = true
 	}
 	return r
 }

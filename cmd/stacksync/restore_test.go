@@ -283,3 +283,62 @@ func TestRestoreNamesEachStackOnce(t *testing.T) {
 		t.Errorf("results %s (%v); want one for dev", out, err)
 	}
 }
+
+// A mistyped -C must not restore into a project found above the cwd.
+func TestRestoreMissingCwd(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	code, _, errs := f.run(t, "restore", "-C", "does-not-exist", "dev")
+	if code != exitUsage || !strings.Contains(errs, "does-not-exist: no such directory") {
+		t.Errorf("exit %d, stderr %q; want 2 naming the directory", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(f.project, "Pulumi.dev.yaml")); err == nil {
+		t.Error("a settings file was written in the project above")
+	}
+}
+
+// --dry-run shows the provider lines but never a line holding config,
+// even when the whole file is one line of JSON.
+func TestDryRunHidesConfig(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	if err := os.Remove(filepath.Join(f.project, "Pulumi.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(f.project, "Pulumi.json"), `{"name": "demo", "runtime": "yaml"}`)
+	one := `{"config":{"demo:dbhost":"db.internal.example","demo:pw":{"secure":"v1:abc"}}}`
+	write(t, filepath.Join(f.project, "Pulumi.dev.json"), one)
+	code, out, errs := f.run(t, "restore", "dev", "--dry-run")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if strings.Contains(out, "db.internal.example") || strings.Contains(out, "v1:abc") {
+		t.Errorf("the dry run printed config values:\n%s", out)
+	}
+	if !strings.Contains(out, "-(a line holding other settings, not shown)") {
+		t.Errorf("the changed one-line file is not shown as a placeholder:\n%s", out)
+	}
+	if got, _ := os.ReadFile(filepath.Join(f.project, "Pulumi.dev.json")); string(got) != one {
+		t.Errorf("the dry run wrote the file: %s", got)
+	}
+}
+
+func TestRestoreJSONSaysWhetherItWrote(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	for _, tc := range []struct {
+		args    []string
+		action  string
+		written bool
+	}{
+		{[]string{"--check"}, "created", false},
+		{nil, "created", true},
+		{nil, "unchanged", false},
+	} {
+		code, out, _ := f.run(t, append([]string{"restore", "dev", "-o", "json"}, tc.args...)...)
+		var rs []map[string]any
+		if err := json.Unmarshal([]byte(out), &rs); err != nil || len(rs) != 1 {
+			t.Fatalf("exit %d, output %s", code, out)
+		}
+		if rs[0]["action"] != tc.action || rs[0]["written"] != tc.written {
+			t.Errorf("restore %v: action %v written %v, want %s %v", tc.args, rs[0]["action"], rs[0]["written"], tc.action, tc.written)
+		}
+	}
+}

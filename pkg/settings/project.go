@@ -155,7 +155,8 @@ func LoadProject(path string) (*Project, error) {
 	}
 	var pf projectFile
 	if err := yaml.Unmarshal(data, &pf); err != nil {
-		return nil, fmt.Errorf("load Pulumi project %s: %w", abs, err)
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", ";")), " ")
+		return nil, fmt.Errorf("load Pulumi project %s: %s; fix the project file", abs, msg)
 	}
 	p := &Project{Path: abs, Dir: filepath.Dir(abs), Ext: ext, StackConfigDir: pf.StackConfigDir}
 	if pf.Name.Kind == yaml.ScalarNode && pf.Name.Tag != "!!null" {

@@ -296,3 +296,13 @@ func TestFindProjects(t *testing.T) {
 		t.Error("FindProjects of a missing directory succeeded")
 	}
 }
+
+// yaml.v3 reports type errors over several lines; the user gets one.
+func TestLoadProjectErrorIsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Pulumi.yaml": "name: demo\nstackConfigDir: {a: b}\nbackend: file:///x\n"})
+	_, err := LoadProject(filepath.Join(dir, "Pulumi.yaml"))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "fix the project file") {
+		t.Errorf("LoadProject error %q; want one line with a next step", err)
+	}
+}

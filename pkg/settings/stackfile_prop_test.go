@@ -419,6 +419,7 @@ func FuzzEdit(f *testing.F) {
 		"config:\n  a: |\n    # x\nencryptedkey: \"a\n  # b\"\n",
 		"encryptedkey: |2\n    x\n  # c\nconfig: {}\r\n",
 		"{\"config\": {}, \"encryptionsalt\": \"v1:x\"}",
+		"{}:", // a non-scalar top-level key, once accepted and not read back
 	}
 	for i, s := range seeds {
 		f.Add([]byte(s), testURL, testKey, "", i%2 == 0, strings.HasPrefix(s, "{\""))

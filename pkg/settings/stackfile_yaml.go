@@ -187,22 +187,25 @@ func parseYAML(data []byte) (*yamlDoc, error) {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, value := root.Content[i], root.Content[i+1]
-		if key.Kind == yaml.ScalarNode {
-			if key.Tag == "!!merge" {
-				return nil, errors.New("merge keys (<<) at the top level are not supported")
+		if key.Kind != yaml.ScalarNode {
+			// A mapping or sequence as a key: nothing pulumi writes, and
+			// nothing we can read back reliably.
+			return nil, fmt.Errorf("top-level key on line %d is not a plain key", key.Line)
+		}
+		if key.Tag == "!!merge" {
+			return nil, errors.New("merge keys (<<) at the top level are not supported")
+		}
+		if seen[key.Value] {
+			return nil, fmt.Errorf("duplicate top-level key %q", key.Value)
+		}
+		seen[key.Value] = true
+		for j, name := range fieldKeys {
+			if key.Value == name {
+				d.fields[j] = len(d.entries)
 			}
-			if seen[key.Value] {
-				return nil, fmt.Errorf("duplicate top-level key %q", key.Value)
-			}
-			seen[key.Value] = true
-			for j, name := range fieldKeys {
-				if key.Value == name {
-					d.fields[j] = len(d.entries)
-				}
-			}
-			if key.Value == "config" {
-				d.config = value
-			}
+		}
+		if key.Value == "config" {
+			d.config = value
 		}
 		start := key.Line - 1
 		if start < 0 || start >= docEnd || len(d.entries) > 0 && start <= d.entries[len(d.entries)-1].start {

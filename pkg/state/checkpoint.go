@@ -221,6 +221,9 @@ func (d *headDecoder) string(dst *string) error {
 	if err != nil {
 		return d.corrupt("stack", err)
 	}
+	if _, ok := t.(json.Delim); ok {
+		return fmt.Errorf("%w: the stack field is not a string", ErrCorrupt)
+	}
 	*dst, _ = t.(string)
 	return nil
 }
@@ -249,6 +252,16 @@ func (d *headDecoder) skip() error {
 func (d *headDecoder) corrupt(what string, err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
+	}
+	// Say which field has the wrong kind of value, not which Go type it
+	// failed to fill.
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := what
+		if te.Field != "" {
+			field += "." + te.Field
+		}
+		return fmt.Errorf("%w: %s holds a JSON %s where pulumi writes something else", ErrCorrupt, field, te.Value)
 	}
 	return fmt.Errorf("%w: decoding %s: %v", ErrCorrupt, what, err)
 }

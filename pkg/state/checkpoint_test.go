@@ -402,3 +402,25 @@ func TestDecodeHeadPulumiFixtures(t *testing.T) {
 		})
 	}
 }
+
+// A stack field that is not a string must not shift the decoder onto the
+// wrong latest (pulumi rejects both files).
+func TestDecodeHeadNonStringStack(t *testing.T) {
+	for _, in := range []string{
+		`{"version":3,"checkpoint":{"stack":["x"],"latest":{"secrets_providers":{"type":"passphrase","state":{"salt":"v1:ok"}}}}}`,
+		`{"version":3,"checkpoint":{"stack":{"latest":{"secrets_providers":{"type":"passphrase","state":{"salt":"v1:evil"}}}}}}`,
+	} {
+		h, err := DecodeHead(strings.NewReader(in))
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("DecodeHead(%s) = %+v, %v; want ErrCorrupt", in, h.Provider, err)
+		}
+	}
+}
+
+// Type errors name the field, not the Go type it failed to fill.
+func TestDecodeHeadTypeErrorMessage(t *testing.T) {
+	_, err := DecodeHead(strings.NewReader(`{"version":3,"checkpoint":{"latest":{"secrets_providers":{"type":"cloud","state":{"url":7}}}}}`))
+	if !errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "Go value") || !strings.Contains(err.Error(), "url") {
+		t.Errorf("error %v; want ErrCorrupt naming url without Go types", err)
+	}
+}

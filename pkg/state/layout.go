@@ -170,7 +170,9 @@ func ParseStackKey(key string) (ref StackRef, ext string, ok bool) {
 		name, ext, ok := splitStackFile(parts[0])
 		return StackRef{Name: name}, ext, ok
 	case 2:
-		if ValidateName("project", parts[0]) != nil {
+		// Pulumi's listing checks only the character set of a project
+		// name (tokens.IsName), not its length.
+		if !validName(parts[0]) {
 			return StackRef{}, "", false
 		}
 		name, ext, ok := splitStackFile(parts[1])

@@ -200,7 +200,7 @@ func s3Error(err error, bucket string) error {
 		return fmt.Errorf("cannot reach S3 for %s: %w; check the endpoint and that the server is up", bucket, dial)
 	}
 	switch {
-	case code == "NoSuchBucket":
+	case code == "NoSuchBucket" || code == "NotFound": // NotFound: HeadBucket's 404
 		return fmt.Errorf("%w: bucket %s does not exist; check the backend URL", ErrNotFound, bucket)
 	case code == "NoSuchKey" || (status == http.StatusNotFound && code != ""):
 		return fmt.Errorf("%w: %s", ErrNotFound, code)

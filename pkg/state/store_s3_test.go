@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 func TestS3ErrorUnreachable(t *testing.T) {
@@ -17,5 +19,12 @@ func TestS3ErrorUnreachable(t *testing.T) {
 	var got *net.OpError
 	if !errors.As(err, &got) {
 		t.Errorf("s3Error does not wrap the dial error: %v", err)
+	}
+}
+
+func TestS3ErrorHeadBucketNotFound(t *testing.T) {
+	err := s3Error(&smithy.GenericAPIError{Code: "NotFound", Message: "Not Found"}, "s3://nobkt")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "bucket s3://nobkt does not exist") {
+		t.Errorf("s3Error(NotFound) = %v", err)
 	}
 }

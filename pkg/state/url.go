@@ -194,6 +194,12 @@ func parseFileURL(raw, rest, baseDir, home string, bad func(string, ...any) erro
 	if p == "" {
 		return nil, bad("no directory: want file:///abs/dir, file://~/dir or file://./dir")
 	}
+	// gocloud's fileblob opens the URL's decoded path.
+	if unescaped, err := url.PathUnescape(p); err == nil {
+		p = unescaped
+	} else {
+		return nil, bad("bad path escape: %v", err)
+	}
 	if p == "~" || strings.HasPrefix(p, "~/") {
 		if home == "" {
 			return nil, bad("cannot expand ~: no home directory")

@@ -167,6 +167,7 @@ func TestParseBackendURLFile(t *testing.T) {
 		wantErr                   bool
 	}{
 		{name: "absolute", give: "file:///var/state", wantDir: "/var/state"},
+		{name: "percent-encoded", give: "file:///var/my%20state", wantDir: "/var/my state"},
 		{name: "absolute cleaned", give: "file:///var/x/../state/", wantDir: "/var/state"},
 		{name: "tilde", give: "file://~", home: "/home/u", wantDir: "/home/u"},
 		{name: "tilde subdir", give: "file://~/pulumi-state", home: "/home/u", wantDir: "/home/u/pulumi-state"},
