@@ -367,6 +367,7 @@ func WriteFile(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	mode := fs.FileMode(0o644)
+	var old fs.FileInfo // the file being replaced, if any
 	fi, err := os.Stat(target)
 	switch {
 	case err == nil:
@@ -388,6 +389,7 @@ func WriteFile(path string, data []byte) error {
 			return fmt.Errorf("write %s: the file is not writable (%w); make it writable (chmod u+w) or restore elsewhere", path, err)
 		}
 		f.Close()
+		old = fi
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("write %s: %w", path, err)
 	default:
@@ -397,7 +399,7 @@ func WriteFile(path string, data []byte) error {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
-	if err := replaceFile(target, data, mode); err != nil {
+	if err := replaceFile(target, data, mode, old); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -434,7 +436,7 @@ var rename = os.Rename
 
 // replaceFile writes data to a temporary file next to target and renames it
 // over target.
-func replaceFile(target string, data []byte, mode fs.FileMode) (err error) {
+func replaceFile(target string, data []byte, mode fs.FileMode, old fs.FileInfo) (err error) {
 	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
@@ -455,7 +457,13 @@ func replaceFile(target string, data []byte, mode fs.FileMode) (err error) {
 	if _, err = tmp.Write(data); err != nil {
 		return err
 	}
+	// Keep the replaced file's owner and group where we may (root, or a
+	// group we belong to); a rename would otherwise hand the file to us.
+	if old != nil {
+		keepOwner(tmp, old)
+	}
 	// Chmod is not subject to the umask, unlike the mode given at creation.
+	// It comes after the chown, which may clear setuid and setgid bits.
 	if err = tmp.Chmod(mode); err != nil {
 		return err
 	}

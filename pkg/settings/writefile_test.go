@@ -286,3 +286,30 @@ func TestWriteFileReadOnlyDir(t *testing.T) {
 		t.Errorf("file changed to %q", got)
 	}
 }
+
+// Replacing a file keeps its owner and group (here as root, who may set
+// them), where a plain rename would hand the file to the writer.
+func TestWriteFileKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file to another user")
+	}
+	path := filepath.Join(t.TempDir(), "Pulumi.dev.yaml")
+	if err := os.WriteFile(path, []byte("config: {}\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	const nobody = 65534
+	if err := os.Chown(path, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != nobody || st.Gid != nobody || fi.Mode().Perm() != 0o640 {
+		t.Errorf("owner %d:%d mode %v, want %d:%d 0640", st.Uid, st.Gid, fi.Mode().Perm(), nobody, nobody)
+	}
+}

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package settings
+
+import (
+	"io/fs"
+	"os"
+)
+
+// keepOwner does nothing where files have no unix owner.
+func keepOwner(*os.File, fs.FileInfo) {}
