@@ -15,10 +15,6 @@ import (
 // layoutProject is the project name every layout scenario uses.
 const layoutProject = "demo"
 
-// layoutLostFile is what pulumi regenerates after the settings file was
-// lost: `pulumi stack select` then `pulumi config set test:value hello`.
-const layoutLostFile = "config:\n  test:value: hello\n"
-
 // layoutWorld is what the subtests of one layout test share: a versitygw
 // gateway, a local-kms holding alias/pulumi_backend_software, and the
 // stacksync binary.
@@ -92,14 +88,13 @@ type layoutStack struct {
 }
 
 // layoutInit runs `pulumi stack init name --secrets-provider=<KMS>` and
-// `pulumi config set --secret apikey s3cr3t`, and checks what pulumi wrote
-// into the settings file at path.
+// `pulumi config set --secret apikey s3cr3t` (initStackWithSecretAt, with
+// no passphrase), and checks what pulumi wrote into the settings file at
+// path.
 func layoutInit(t *testing.T, p *harness.Pulumi, dir, name, path, providerURL string) *layoutStack {
 	t.Helper()
 	ls := &layoutStack{p: p, dir: dir, name: name, path: path}
-	p.MustRun(dir, nil, "stack", "init", name, "--secrets-provider="+providerURL)
-	p.MustRun(dir, nil, "config", "set", "--secret", "apikey", "s3cr3t")
-	ls.good = readFile(t, path)
+	ls.good = initStackWithSecretAt(t, p, dir, name, path, providerURL, nil)
 	if gp := settingsProvider(ls.good); gp.Type != "cloud" || gp.URL != providerURL || gp.EncryptedKey == "" {
 		t.Fatalf("%s after init: provider %+v, want cloud %s:\n%s", path, gp, providerURL, ls.good)
 	}
@@ -110,31 +105,11 @@ func layoutInit(t *testing.T, p *harness.Pulumi, dir, name, path, providerURL st
 	return ls
 }
 
-// layoutLose is the CI loss: the settings file is deleted, and pulumi
-// regenerates it with `stack select` and `config set test:value hello`,
-// with no passphrase in the environment.
+// layoutLose is the CI loss (regenerateSettingsFile) of the stack's
+// settings file; the config-only file pulumi regenerates is ls.before.
 func layoutLose(t *testing.T, ls *layoutStack) {
 	t.Helper()
-	if err := os.Remove(ls.path); err != nil {
-		t.Fatal(err)
-	}
-	ls.p.MustRun(ls.dir, nil, "stack", "select", ls.name)
-	ls.p.MustRun(ls.dir, nil, "config", "set", "test:value", "hello")
-	ls.before = readFile(t, ls.path)
-	if string(ls.before) != layoutLostFile {
-		t.Fatalf("regenerated %s is not config-only:\n%s", ls.path, ls.before)
-	}
-}
-
-// layoutRestore runs stacksync and fails the test unless it exits 0.
-func layoutRestore(t *testing.T, bin string, env []string, args ...string) string {
-	t.Helper()
-	o, e, code := runStacksync(t, bin, env, args...)
-	if code != 0 {
-		t.Fatalf("stacksync %s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, o, e)
-	}
-	t.Logf("stacksync %s:\n%s%s", strings.Join(args, " "), o, e)
-	return o
+	ls.before = regenerateSettingsFile(t, ls.p, ls.dir, ls.name, ls.path)
 }
 
 // layoutVerify checks a restored, previously config-only settings file:
@@ -210,11 +185,11 @@ func layoutAppend(t *testing.T, path, text string) {
 }
 
 // layoutWithoutProvider returns the lines of a settings file other than
-// the three top-level keys stacksync may write.
+// the three top-level keys stacksync may write (isProviderLine).
 func layoutWithoutProvider(b []byte) []string {
 	var out []string
 	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if strings.HasPrefix(line, "secretsprovider:") || strings.HasPrefix(line, "encryptedkey:") || strings.HasPrefix(line, "encryptionsalt:") {
+		if isProviderLine(line) {
 			continue
 		}
 		out = append(out, line)

@@ -106,38 +106,59 @@ func settingsPath(dir, stack string) string {
 // initStackWithSecret runs `pulumi stack init stack --secrets-provider=
 // providerArg` and `pulumi config set --secret apikey s3cr3t` (both with
 // env, e.g. PULUMI_CONFIG_PASSPHRASE), and returns the settings file pulumi
-// wrote.
+// wrote, Pulumi.<stack>.yaml in dir.
 func initStackWithSecret(t *testing.T, p *harness.Pulumi, dir, stack, providerArg string, env []string) []byte {
+	t.Helper()
+	return initStackWithSecretAt(t, p, dir, stack, settingsPath(dir, stack), providerArg, env)
+}
+
+// initStackWithSecretAt is initStackWithSecret for a settings file that
+// pulumi writes at path (e.g. under a stackConfigDir, or Pulumi.<stack>.yml
+// next to a Pulumi.yml).
+func initStackWithSecretAt(t *testing.T, p *harness.Pulumi, dir, stack, path, providerArg string, env []string) []byte {
 	t.Helper()
 	p.MustRun(dir, env, "stack", "init", stack, "--secrets-provider="+providerArg)
 	p.MustRun(dir, env, "config", "set", "--secret", scenarioSecretKey, scenarioSecretValue)
-	good := readFile(t, settingsPath(dir, stack))
+	good := readFile(t, path)
 	if !strings.Contains(string(good), "secure: ") {
-		t.Fatalf("pulumi %s: settings file after config set --secret holds no secure value:\n%s", p.Version, good)
+		t.Fatalf("pulumi %s: settings file %s after config set --secret holds no secure value:\n%s", p.Version, path, good)
 	}
 	return good
 }
 
-// loseSettingsFile is the CI loss: the settings file is deleted, the stack
-// selected, and `pulumi config set test:value hello` (no passphrase in the
-// environment) regenerates it holding only config:. The config values of
-// good (the file pulumi wrote at init, so the secure: ciphertext of
-// apikey) are then put back into that config: block, as a settings file
-// checked in with its config but without its provider fields would hold
-// them: that ciphertext is what proves, after the restore, that the
-// original data key or salt came back. It returns the file after the loss.
-func loseSettingsFile(t *testing.T, p *harness.Pulumi, dir, stack string, good []byte) []byte {
+// lostSettingsFile is what pulumi regenerates after the settings file was
+// lost: `pulumi stack select` then `pulumi config set test:value hello`.
+const lostSettingsFile = "config:\n  test:value: hello\n"
+
+// regenerateSettingsFile is the CI loss of the settings file at path: it is
+// deleted, the stack selected, and `pulumi config set test:value hello`
+// (no passphrase in the environment) regenerates it, which must then hold
+// only config: (lostSettingsFile). It returns the regenerated file.
+func regenerateSettingsFile(t *testing.T, p *harness.Pulumi, dir, stack, path string) []byte {
 	t.Helper()
-	path := settingsPath(dir, stack)
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	p.MustRun(dir, nil, "stack", "select", stack)
 	p.MustRun(dir, nil, "config", "set", "test:value", "hello")
 	regenerated := readFile(t, path)
-	if string(regenerated) != "config:\n  test:value: hello\n" {
-		t.Fatalf("pulumi %s: regenerated settings file is not config-only:\n%s", p.Version, regenerated)
+	if string(regenerated) != lostSettingsFile {
+		t.Fatalf("pulumi %s: regenerated settings file %s is not config-only:\n%s", p.Version, path, regenerated)
 	}
+	return regenerated
+}
+
+// loseSettingsFile is the CI loss (regenerateSettingsFile) of
+// Pulumi.<stack>.yaml in dir. The config values of good (the file pulumi
+// wrote at init, so the secure: ciphertext of apikey) are then put back
+// into that config: block, as a settings file
+// checked in with its config but without its provider fields would hold
+// them: that ciphertext is what proves, after the restore, that the
+// original data key or salt came back. It returns the file after the loss.
+func loseSettingsFile(t *testing.T, p *harness.Pulumi, dir, stack string, good []byte) []byte {
+	t.Helper()
+	path := settingsPath(dir, stack)
+	regenerateSettingsFile(t, p, dir, stack, path)
 	cfg := configBlock(good)
 	if !strings.HasPrefix(cfg, "config:\n") || !strings.Contains(cfg, "secure: ") || strings.Contains(cfg, "test:value") {
 		t.Fatalf("settings file pulumi wrote at init has no config: block with a secure value:\n%s", good)
@@ -171,27 +192,55 @@ func assertPassphraseRequired(t *testing.T, p *harness.Pulumi, dir, stack string
 	}
 }
 
-// restoreStack runs `stacksync restore -C dir --backend <url> stack`
-// through a recording proxy, requires exit 0, a stdout line
-// "<stack>: updated Pulumi.<stack>.yaml (<describe>)" (describe names the
-// provider, e.g. "awskms alias/pulumi_backend_software" or "passphrase"),
-// and no request other than GET/HEAD. It returns stdout.
+// mustStacksync runs the stacksync binary bin with env and args, fails the
+// test unless it exits 0, and returns stdout.
+func mustStacksync(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	o, e, code := runStacksync(t, bin, env, args...)
+	if code != 0 {
+		t.Fatalf("stacksync %s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, o, e)
+	}
+	t.Logf("stacksync %s:\n%s%s", strings.Join(args, " "), o, e)
+	return o
+}
+
+// restoreThroughProxy runs `stacksync restore -C dir --backend <url> stack`
+// with the gateway's credentials, url being s3://bucket/prefix reached
+// through a fresh recording proxy; it requires exit 0 and at least one
+// request, none other than GET/HEAD, and returns the proxy and stdout.
+func restoreThroughProxy(t *testing.T, bin string, s3 *harness.S3, bucket, prefix, dir, stack string) (*harness.RecordingProxy, string) {
+	t.Helper()
+	proxy := harness.StartRecordingProxy(t, s3.Endpoint)
+	backend := harness.S3BackendURL(proxy.HostPort, harness.Region, bucket, prefix)
+	o := mustStacksync(t, bin, stacksyncEnv(t, s3.Env()...), "restore", "-C", dir, "--backend", backend, stack)
+	assertOnlyGetHead(t, proxy, true)
+	return proxy, o
+}
+
+// restoreStack is restoreThroughProxy of the backend's bucket that also
+// requires a stdout line "<stack>: updated Pulumi.<stack>.yaml (<describe>)"
+// (describe names the provider, e.g. "awskms alias/pulumi_backend_software"
+// or "passphrase"). It returns stdout.
 func (b *scenarioBackend) restoreStack(t *testing.T, dir, stack, describe string) string {
 	t.Helper()
-	proxy := harness.StartRecordingProxy(t, b.S3.Endpoint)
-	backend := harness.S3BackendURL(proxy.HostPort, harness.Region, b.Bucket, "")
-	env := stacksyncEnv(t, b.S3.Env()...)
-	o, e, code := runStacksync(t, b.Bin, env, "restore", "-C", dir, "--backend", backend, stack)
-	t.Logf("stacksync restore: exit %d\nstdout: %sstderr: %s", code, o, e)
-	if code != 0 {
-		t.Fatalf("stacksync restore -C %s --backend %s %s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", dir, backend, stack, code, o, e)
-	}
+	_, o := restoreThroughProxy(t, b.Bin, b.S3, b.Bucket, "", dir, stack)
 	want := stack + ": updated Pulumi." + stack + ".yaml (" + describe + ")"
 	if !slices.Contains(strings.Split(strings.TrimSuffix(o, "\n"), "\n"), want) {
 		t.Errorf("stacksync restore stdout:\n%s\nwant the line:\n%s", o, want)
 	}
-	assertOnlyGetHead(t, proxy, true)
 	return o
+}
+
+// isProviderLine reports whether line of a settings file holds one of the
+// three top-level keys that name the secrets provider (the keys stacksync
+// may write): secretsprovider, encryptedkey or encryptionsalt.
+func isProviderLine(line string) bool {
+	for _, k := range []string{"secretsprovider:", "encryptedkey:", "encryptionsalt:"} {
+		if strings.HasPrefix(line, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // providerLines returns the secretsprovider, encryptedkey and
@@ -199,10 +248,8 @@ func (b *scenarioBackend) restoreStack(t *testing.T, dir, stack, describe string
 func providerLines(b []byte) string {
 	var sb strings.Builder
 	for _, line := range strings.SplitAfter(string(b), "\n") {
-		for _, k := range []string{"secretsprovider:", "encryptedkey:", "encryptionsalt:"} {
-			if strings.HasPrefix(line, k) {
-				sb.WriteString(line)
-			}
+		if isProviderLine(line) {
+			sb.WriteString(line)
 		}
 	}
 	return sb.String()

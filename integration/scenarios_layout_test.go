@@ -47,10 +47,7 @@ func TestLayoutLegacy(t *testing.T) {
 	}
 
 	layoutLose(t, ls)
-	proxy := harness.StartRecordingProxy(t, w.s.Endpoint)
-	layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend",
-		harness.S3BackendURL(proxy.HostPort, harness.Region, "legacy", ""), "dev")
-	assertOnlyGetHead(t, proxy, true)
+	restoreThroughProxy(t, w.bin, w.s, "legacy", "", dir, "dev")
 	if got := w.s.ListKeys(t, "legacy", ""); !slices.Equal(got, keys) {
 		t.Errorf("bucket keys changed by the restore:\n%q\nwas\n%q", got, keys)
 	}
@@ -61,7 +58,7 @@ func TestLayoutLegacy(t *testing.T) {
 	if err := os.Remove(ls.path); err != nil {
 		t.Fatal(err)
 	}
-	layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("legacy", ""), "--all")
+	mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("legacy", ""), "--all")
 	if gp, ap := settingsProvider(ls.good), settingsProvider(readFile(t, ls.path)); ap != gp {
 		t.Errorf("restore --all: provider %+v, want %+v (file before removal:\n%s)", ap, gp, restored)
 	}
@@ -82,7 +79,7 @@ func TestLayoutProjectShapes(t *testing.T) {
 			t.Fatalf("pulumi wrote Pulumi.dev.yaml next to Pulumi.yaml despite stackConfigDir")
 		}
 		layoutLose(t, ls)
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("confdir", ""), "dev")
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("confdir", ""), "dev")
 		if _, err := os.Stat(filepath.Join(dir, "Pulumi.dev.yaml")); err == nil {
 			t.Errorf("stacksync wrote Pulumi.dev.yaml next to Pulumi.yaml instead of into config/")
 		}
@@ -125,7 +122,7 @@ func TestLayoutProjectShapes(t *testing.T) {
 		dir := layoutProjectDir(t, "Pulumi.yml", "")
 		ls := layoutInit(t, p, dir, "dev", filepath.Join(dir, "Pulumi.dev.yml"), w.providerURL)
 		layoutLose(t, ls)
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("yml", ""), "dev")
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("yml", ""), "dev")
 		if _, err := os.Stat(filepath.Join(dir, "Pulumi.dev.yaml")); err == nil {
 			t.Errorf("stacksync wrote Pulumi.dev.yaml; the project file is Pulumi.yml, so the settings file is Pulumi.dev.yml")
 		}
@@ -149,7 +146,7 @@ func TestLayoutProjectShapes(t *testing.T) {
 		for _, ls := range stacks {
 			layoutLose(t, ls)
 		}
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("dotted", ""),
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("dotted", ""),
 			"dev.my-service.us-west-2", "dev.my-service")
 		for _, ls := range stacks {
 			layoutVerify(t, ls)
@@ -189,10 +186,7 @@ func TestLayoutProjectShapes(t *testing.T) {
 		}
 
 		layoutLose(t, ls)
-		proxy := harness.StartRecordingProxy(t, w.s.Endpoint)
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend",
-			harness.S3BackendURL(proxy.HostPort, harness.Region, "prefixed", "team/a"), "dev")
-		assertOnlyGetHead(t, proxy, true)
+		proxy, _ := restoreThroughProxy(t, w.bin, w.s, "prefixed", "team/a", dir, "dev")
 		for _, r := range proxy.Requests() {
 			t.Logf("request: %s", r)
 			if path := r.Path(); path != "/prefixed" && !strings.HasPrefix(path, "/prefixed/team/a/.pulumi/") {
@@ -221,7 +215,7 @@ func TestLayoutProjectShapes(t *testing.T) {
 		}
 		layoutLose(t, ls)
 		stateBefore := snapshot(t, filepath.Join(dir, "state"))
-		layoutRestore(t, w.bin, stacksyncEnv(t), "restore", "-C", dir, "dev")
+		mustStacksync(t, w.bin, stacksyncEnv(t), "restore", "-C", dir, "dev")
 		stateBefore.assertSame(t, snapshot(t, filepath.Join(dir, "state")))
 		layoutVerify(t, ls)
 	})
@@ -293,10 +287,7 @@ func TestLayoutStackHistory(t *testing.T) {
 		}
 
 		layoutLose(t, ls)
-		proxy := harness.StartRecordingProxy(t, w.s.Endpoint)
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend",
-			harness.S3BackendURL(proxy.HostPort, harness.Region, "big", ""), "big")
-		assertOnlyGetHead(t, proxy, true)
+		proxy, _ := restoreThroughProxy(t, w.bin, w.s, "big", "", dir, "big")
 		for _, r := range proxy.Requests() {
 			t.Logf("request: %s  Range: %q", r, r.Range)
 		}
@@ -341,7 +332,7 @@ func TestLayoutStackHistory(t *testing.T) {
 		}
 
 		layoutLose(t, ls)
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("renamed", ""), "new-name")
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("renamed", ""), "new-name")
 		layoutVerify(t, ls)
 
 		// The old name is gone: only its .bak is left.
@@ -391,7 +382,7 @@ func TestLayoutStackHistory(t *testing.T) {
 
 		// --all restores the live stack and does not bring back the .bak.
 		layoutLose(t, keep)
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "--all")
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "--all")
 		if _, err := os.Stat(filepath.Join(dir, "Pulumi.gone.yaml")); err == nil {
 			t.Errorf("restore --all wrote Pulumi.gone.yaml for the removed stack:\n%s", readFile(t, filepath.Join(dir, "Pulumi.gone.yaml")))
 		}
@@ -490,7 +481,7 @@ func TestLayoutExistingFiles(t *testing.T) {
 		}
 		snap.assertSame(t, snapshot(t, dir))
 
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "dev")
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "dev")
 		after := readFile(t, ls.path)
 		t.Logf("settings file after the restore:\n%s", after)
 		if o, e, code := runStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "--check", "dev"); code != 0 {
@@ -566,7 +557,7 @@ func TestLayoutExistingFiles(t *testing.T) {
 		}
 		snap.assertSame(t, snapshot(t, dir))
 
-		layoutRestore(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "--force", "dev")
+		mustStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "--force", "dev")
 		after := readFile(t, ls.path)
 		t.Logf("after --force:\n%s", after)
 		if gp, ap := settingsProvider(ls.good), settingsProvider(after); ap != gp {
