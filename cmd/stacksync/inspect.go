@@ -156,10 +156,7 @@ func describeStack(ctx context.Context, b *state.Backend, ref state.StackRef) (*
 		if r.Err != nil {
 			he.Provider, he.Error = "unknown", r.Err.Error()
 		} else if p := r.Head.Provider; p != nil {
-			if p.Type == state.TypeCloud {
-				he.SecretsProvider = p.URL
-			}
-			he.Key, he.Fingerprint = p.KeyID(), p.Fingerprint()
+			he.SecretsProvider, he.Key, he.Fingerprint = p.CloudURL(), p.KeyID(), p.Fingerprint()
 		}
 		d.History = append(d.History, he)
 	}

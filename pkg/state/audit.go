@@ -175,9 +175,7 @@ func (r *StackReport) describe(p *SecretsProvider) {
 	if p == nil {
 		return
 	}
-	if p.Type == TypeCloud {
-		r.SecretsProvider = p.URL
-	}
+	r.SecretsProvider = p.CloudURL()
 	r.Key, r.Region, r.EncryptedKeySHA = p.KeyID(), p.Region(), p.Fingerprint()
 }
 
@@ -197,9 +195,7 @@ func (r *StackReport) compareHistory(ctx context.Context, b *Backend) {
 		rec := recs[len(recs)-1]
 		r.Flipped = true
 		r.PreviousProvider = ProviderClass(rec.Head.Provider)
-		if rec.Head.Provider.Type == TypeCloud {
-			r.PreviousSecretsProvider = rec.Head.Provider.URL
-		}
+		r.PreviousSecretsProvider = rec.Head.Provider.CloudURL()
 		r.PreviousObject = b.Store.Location(rec.Key)
 	}
 }

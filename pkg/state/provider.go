@@ -58,6 +58,15 @@ func (p SecretsProvider) Complete() error {
 	return nil
 }
 
+// CloudURL returns the keeper URL of a cloud provider, the value of the
+// settings file's secretsprovider field, or "" for other providers.
+func (p SecretsProvider) CloudURL() string {
+	if p.Type != TypeCloud {
+		return ""
+	}
+	return p.URL
+}
+
 // Kind classifies p for reports: "passphrase", "service", the keeper scheme of
 // a cloud provider ("awskms", "gcpkms", "azurekeyvault", "hashivault", or any
 // other scheme found in the URL), or "unknown" for a type Pulumi does not
