@@ -40,6 +40,8 @@ type restoreResult struct {
 	Diff string `json:"-"`
 	// err is the error behind Action "error", for callers to branch on.
 	err error
+	// before and after are the file's bytes and what restore makes of them.
+	before, after []byte
 }
 
 func restoreCmd(ctx context.Context, args []string, e *env) int {
@@ -87,6 +89,13 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	code := exitOK
 	for _, ref := range refs {
 		r := restoreOne(ctx, w, ref, force, check || dryRun)
+		if errors.Is(r.err, state.ErrStackNotFound) {
+			r.err = stackNotFound(ctx, w, ref, r.err)
+			r.Error = r.err.Error()
+		}
+		if dryRun && r.Action != "unchanged" && r.Action != "error" && r.Action != "conflict" {
+			r.Diff = unifiedDiff(relPath(w.dir, r.File), r.before, r.after)
+		}
 		results = append(results, r)
 		switch {
 		case r.Action == "error":
@@ -166,7 +175,8 @@ func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool
 }
 
 // restoreOne restores one stack's settings file, or with dry set only
-// works out what it would do.
+// works out what it would do. A missing stack's error is left as the state
+// package returns it; stackNotFound makes the message for users.
 func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dry bool) restoreResult {
 	r := restoreResult{Stack: ref.Name, Project: ref.Project}
 	fail := func(err error) restoreResult {
@@ -180,18 +190,13 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	r.File = path
 	res, err := w.backend.Provider(ctx, ref, true)
 	switch {
-	case errors.Is(err, state.ErrStackNotFound):
-		return fail(stackNotFound(ctx, w, ref, err))
 	case errors.Is(err, state.ErrCorrupt):
 		return fail(fmt.Errorf("%w; the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups", err))
 	case err != nil:
 		return fail(err)
 	}
 	p := res.Provider
-	r.Provider, r.Key = p.Kind(), p.KeyID()
-	if p.Type == state.TypeCloud {
-		r.SecretsProvider = p.URL
-	}
+	r.Provider, r.Key, r.SecretsProvider = p.Kind(), p.KeyID(), p.CloudURL()
 	if res.Source.Kind != "checkpoint" {
 		r.Source, r.SourceObject = res.Source.Kind, w.backend.Store.Location(res.Source.Key)
 	} else {
@@ -222,13 +227,8 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		return fail(fmt.Errorf("editing %s: %w; fix the file or move it aside", path, err))
 	}
 	r.Action = er.Action.String()
-	if r.Action == "unchanged" && len(old) == 0 && len(out) == 0 {
-		return r // service stack with no file: nothing to write
-	}
-	if dry {
-		if r.Action != "unchanged" {
-			r.Diff = unifiedDiff(relPath(w.dir, path), old, out)
-		}
+	r.before, r.after = old, out
+	if dry || r.Action == "unchanged" {
 		return r
 	}
 	if !bytes.Equal(old, out) {
