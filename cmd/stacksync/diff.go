@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/stacksync/stacksync/pkg/settings"
 )
 
 // unifiedDiff returns a unified diff of two small texts with no context
@@ -92,7 +94,7 @@ func splitLines(s string) []string {
 func shown(line string) string {
 	t := strings.TrimLeft(line, " \t\ufeff")
 	t = strings.TrimPrefix(t, "\"")
-	for _, k := range []string{"secretsprovider", "encryptedkey", "encryptionsalt"} {
+	for _, k := range []string{settings.KeySecretsProvider, settings.KeyEncryptedKey, settings.KeyEncryptionSalt} {
 		if rest, ok := strings.CutPrefix(t, k); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "\":")) {
 			return line
 		}
