@@ -298,9 +298,11 @@ func TestLayoutStackHistory(t *testing.T) {
 		case len(gets) > 1:
 			t.Errorf("stacksync sent %d GETs of %s, want 1: %v", len(gets), key, gets)
 		}
+		// Pulumi decodes the whole file (a repeated key's last value wins,
+		// trailing bytes fail it), so stacksync streams it whole, once.
 		for _, g := range gets {
-			if g.Range != "bytes=0-65535" {
-				t.Errorf("GET %s carried Range %q, want bytes=0-65535", key, g.Range)
+			if g.Range != "" {
+				t.Errorf("GET %s carried Range %q, want the whole object", key, g.Range)
 			}
 		}
 		layoutVerify(t, ls)

@@ -14,20 +14,25 @@ import (
 	"time"
 )
 
-// HeadWindow is the size of the first ranged read of a checkpoint. A
-// checkpoint Pulumi wrote has its secrets_providers within the first few
-// hundred bytes, so one window is nearly always all that is read.
-const HeadWindow = 64 << 10
+// maxSmallObject caps what is read of meta.yaml and of a lock file, both a
+// few dozen bytes when pulumi writes them.
+const maxSmallObject = 64 << 10
 
 // Backend is a DIY backend opened read-only: a store and its layout.
 type Backend struct {
 	URL   *BackendURL
 	Store Store
 
+	// MaxCheckpointSize caps the bytes decoded from one checkpoint, after
+	// decompression; zero means DefaultMaxCheckpointSize.
+	MaxCheckpointSize int64
+
 	layoutOnce sync.Once
 	layout     Layout
 	layoutErr  error
 
+	// memory bounds what concurrent decodes hold.
+	memory    *MemoryBudget
 	bytesRead atomic.Int64
 }
 
@@ -59,7 +64,7 @@ func OpenURL(ctx context.Context, u *BackendURL) (*Backend, error) {
 
 // NewBackend returns a backend over an already opened store; u may be nil.
 func NewBackend(u *BackendURL, s Store) *Backend {
-	return &Backend{URL: u, Store: s}
+	return &Backend{URL: u, Store: s, memory: NewMemoryBudget(DefaultDecodeMemory)}
 }
 
 // BytesRead returns how many object bytes this backend has read so far.
@@ -211,97 +216,32 @@ func (b *Backend) Find(ctx context.Context, ref StackRef) (StackObject, error) {
 	return StackObject{Ref: ref, Object: *found, Legacy: layout.Legacy}, nil
 }
 
-// ReadHead reads the head of the checkpoint at key: one ranged read of the
-// first HeadWindow bytes, and, only if the secrets provider is not within
-// it, one more read of the rest from where the window ended. No byte is read
-// twice.
+// ReadHead reads the checkpoint at key whole, with one read of the store,
+// and decodes its head as DecodeHead does: in constant memory, and at most
+// MaxCheckpointSize decoded bytes.
 func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
-	r := &windowReader{ctx: ctx, store: b.Store, key: key, counter: &b.bytesRead}
-	defer r.Close()
-	h, err := DecodeHead(r)
-	if r.err != nil {
-		// The store failed (not found, access denied…): report that, not
-		// the decoder's view of it as corrupt JSON.
-		return h, r.err
+	rc, err := b.Store.ReadRange(ctx, key, 0, -1)
+	if err != nil {
+		return Head{}, err
 	}
+	defer rc.Close()
+	h, err := DecodeHead(ctx, &countingReader{r: rc, n: &b.bytesRead}, DecodeOptions{MaxSize: b.MaxCheckpointSize, Memory: b.memory})
 	if err != nil {
 		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
 	}
 	return h, nil
 }
 
-// windowReader reads an object as a first window held in memory, then the
-// remainder streamed from the store on demand.
-type windowReader struct {
-	ctx     context.Context
-	store   Store
-	key     string
-	counter *atomic.Int64
-
-	window []byte
-	loaded bool
-	rest   io.ReadCloser
-	eof    bool
-	// err is the first store error, which sticks.
-	err error
+// countingReader adds the bytes read through it to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
 }
 
-// fail records a store error, naming the object unless the store did.
-func (r *windowReader) fail(err error, wrap bool) error {
-	if wrap {
-		err = fmt.Errorf("reading %s: %w", r.store.Location(r.key), err)
-	}
-	r.err = err
-	return err
-}
-
-func (r *windowReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	if !r.loaded {
-		r.loaded = true
-		rc, err := r.store.ReadRange(r.ctx, r.key, 0, HeadWindow)
-		if err != nil {
-			return 0, r.fail(err, false)
-		}
-		// Read the window whole, so the connection can be reused.
-		r.window, err = io.ReadAll(rc)
-		rc.Close()
-		r.counter.Add(int64(len(r.window)))
-		if err != nil {
-			return 0, r.fail(err, true)
-		}
-		r.eof = len(r.window) < HeadWindow
-	}
-	if len(r.window) > 0 {
-		n := copy(p, r.window)
-		r.window = r.window[n:]
-		return n, nil
-	}
-	if r.eof {
-		return 0, io.EOF
-	}
-	if r.rest == nil {
-		rc, err := r.store.ReadRange(r.ctx, r.key, HeadWindow, -1)
-		if err != nil {
-			return 0, r.fail(err, false)
-		}
-		r.rest = rc
-	}
-	n, err := r.rest.Read(p)
-	r.counter.Add(int64(n))
-	if err != nil && err != io.EOF {
-		err = r.fail(err, true)
-	}
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
 	return n, err
-}
-
-func (r *windowReader) Close() error {
-	if r.rest != nil {
-		return r.rest.Close()
-	}
-	return nil
 }
 
 // Source says where a secrets provider was found.
@@ -403,7 +343,7 @@ func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
 	locks := make([]Lock, 0, len(keys))
 	for _, k := range keys {
 		l := Lock{Key: k}
-		if rc, err := b.Store.ReadRange(ctx, k, 0, HeadWindow); err == nil {
+		if rc, err := b.Store.ReadRange(ctx, k, 0, maxSmallObject); err == nil {
 			data, _ := io.ReadAll(rc)
 			rc.Close()
 			b.bytesRead.Add(int64(len(data)))

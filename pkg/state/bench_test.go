@@ -61,7 +61,7 @@ func BenchmarkDecodeHead(b *testing.B) {
 		b.Run(f.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				h, err := DecodeHead(bytes.NewReader(f.data))
+				h, err := decodeHead(bytes.NewReader(f.data))
 				if err != nil || h.Provider == nil {
 					b.Fatalf("DecodeHead = %+v, %v", h, err)
 				}

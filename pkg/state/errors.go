@@ -28,6 +28,10 @@ var (
 	// ErrCorrupt marks bytes that do not decode: bad JSON, bad compression,
 	// truncated input, or a malformed meta.yaml.
 	ErrCorrupt = errors.New("corrupt state")
+	// ErrTooLarge marks a checkpoint that decodes to more bytes than the
+	// limit, or a zstd frame whose window is above MaxZstdWindow: a
+	// decompression bomb or a hand-edited file, not state pulumi wrote.
+	ErrTooLarge = errors.New("checkpoint too large")
 )
 
 // wrapErr is a sentinel that also matches the sentinel it wraps.

@@ -2,11 +2,13 @@ package state
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // FuzzDecodeHead: checkpoint bytes are untrusted. DecodeHead never panics,
@@ -24,7 +26,7 @@ func FuzzDecodeHead(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := DecodeHead(bytes.NewReader(data))
+		h, err := decodeHead(bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) {
 				t.Fatalf("DecodeHead error %v is neither ErrCorrupt nor ErrUnsupportedVersion", err)
@@ -43,7 +45,7 @@ func FuzzDecodeHead(f *testing.F) {
 		if h.Provider != nil && !h.HasLatest {
 			t.Fatalf("provider %+v without latest", *h.Provider)
 		}
-		again, err := DecodeHead(bytes.NewReader(data))
+		again, err := decodeHead(iotest.OneByteReader(bytes.NewReader(data)))
 		if err != nil {
 			t.Fatalf("second DecodeHead failed: %v", err)
 		}
@@ -51,6 +53,88 @@ func FuzzDecodeHead(f *testing.F) {
 			t.Fatalf("DecodeHead not deterministic: %+v %s then %+v %s", h, provString(h.Provider), again, provString(again.Provider))
 		}
 	})
+}
+
+// FuzzDecodeHeadMatchesEncodingJSON checks DecodeHead against pulumi's own
+// way of reading a checkpoint: json.Unmarshal into its structs (as many of
+// their fields as stacksync reads). Wherever pulumi loads a version 3 or 4
+// checkpoint, DecodeHead must give the same provider; where pulumi's
+// decoding fails, DecodeHead must too.
+func FuzzDecodeHeadMatchesEncodingJSON(f *testing.F) {
+	for _, c := range decodeCases(f) {
+		if len(c.in) > 0 && c.in[0] != 0x1f && c.in[0] != 0x28 {
+			f.Add(c.in)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, wantErr := pulumiDecode(data)
+		h, err := decodeHead(bytes.NewReader(data))
+		if wantErr != nil {
+			if err == nil {
+				t.Fatalf("encoding/json fails (%v) but DecodeHead gives version %d provider %s", wantErr, h.Version, provString(h.Provider))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("encoding/json gives %s but DecodeHead fails: %v", provString(want), err)
+		}
+		if !sameProvider(h.Provider, want) {
+			t.Fatalf("DecodeHead = %s, encoding/json = %s", provString(h.Provider), provString(want))
+		}
+	})
+}
+
+// pulumiDecode decodes a plain checkpoint as
+// stack.UnmarshalVersionedCheckpointToLatestCheckpoint and the secrets
+// managers do, keeping the fields stacksync reads.
+func pulumiDecode(data []byte) (*SecretsProvider, error) {
+	var vc struct {
+		Version    int             `json:"version"`
+		Features   []string        `json:"features"`
+		Checkpoint json.RawMessage `json:"checkpoint"`
+		Deployment json.RawMessage `json:"deployment"`
+	}
+	if err := json.Unmarshal(data, &vc); err != nil {
+		return nil, err
+	}
+	type deployment struct {
+		SecretsProviders *providerJSON `json:"secrets_providers"`
+	}
+	if vc.Checkpoint == nil && vc.Deployment != nil && vc.Version >= 3 && vc.Version <= MaxCheckpointVersion {
+		// pulumi stack export output, which DecodeHead also reads.
+		var d *deployment
+		if err := json.Unmarshal(vc.Deployment, &d); err != nil {
+			return nil, err
+		}
+		vc.Checkpoint = []byte(`{"latest":` + string(vc.Deployment) + `}`)
+	}
+	switch {
+	case vc.Version == 0:
+		var v1 struct {
+			Stack  string    `json:"stack"`
+			Latest *struct{} `json:"latest"`
+		}
+		return nil, json.Unmarshal(data, &v1)
+	case vc.Version > MaxCheckpointVersion || vc.Version < 0:
+		return nil, errors.New("unsupported version")
+	case vc.Version < 3:
+		var v1 struct {
+			Stack  string    `json:"stack"`
+			Latest *struct{} `json:"latest"`
+		}
+		return nil, json.Unmarshal(vc.Checkpoint, &v1)
+	}
+	var c struct {
+		Stack  string      `json:"stack"`
+		Latest *deployment `json:"latest"`
+	}
+	if err := json.Unmarshal(vc.Checkpoint, &c); err != nil {
+		return nil, err
+	}
+	if c.Latest == nil || c.Latest.SecretsProviders == nil || c.Latest.SecretsProviders.Type == "" {
+		return nil, nil
+	}
+	return providerFrom(c.Latest.SecretsProviders)
 }
 
 // FuzzParseBackendURL: backend URLs come from flags, env vars and files.

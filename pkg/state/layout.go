@@ -20,6 +20,9 @@ const (
 	locksDir       = bookkeepingDir + "locks/"
 )
 
+// errDone stops a listing early once it has found what it looks for.
+var errDone = errors.New("done")
+
 // Layout is how a backend arranges its stacks: project mode (meta.yaml
 // version 1, stacks under .pulumi/stacks/<project>/) or the legacy layout
 // (stacks directly under .pulumi/stacks/). Its methods do pure string work.
@@ -36,7 +39,7 @@ type Layout struct {
 // directly under .pulumi/stacks/, else project mode. It never writes
 // meta.yaml, although Pulumi would.
 func DetectLayout(ctx context.Context, s Store) (Layout, error) {
-	rc, err := s.ReadRange(ctx, metaKey, 0, 64<<10)
+	rc, err := s.ReadRange(ctx, metaKey, 0, maxSmallObject)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		legacy := false

@@ -1,0 +1,521 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// maxJSONDepth is encoding/json's nesting limit: a deeper document is an
+// error there, so it is one here too.
+const maxJSONDepth = 10000
+
+// scanBufSize is the scanner's read buffer: the only memory a skipped value
+// costs, whatever its size.
+const scanBufSize = 32 << 10
+
+// errSyntax marks input that is not JSON, as encoding/json would reject it.
+var errSyntax = errors.New("invalid JSON")
+
+// readError marks an error of the underlying reader (the store or the
+// decompressor), so the decoder can tell it from bad JSON.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// scanner is a validating, streaming JSON reader. It accepts exactly the
+// documents encoding/json accepts and skips any value in constant memory: a
+// string of a gigabyte costs no more than an empty one. Only values a
+// caller asks for are kept, each up to a limit it names.
+type scanner struct {
+	ctx context.Context
+	r   io.Reader
+
+	buf      []byte
+	pos, end int
+	// off is the offset of buf[0] in the input; limit caps the bytes read.
+	off, limit int64
+	err        error // sticky: io.EOF, a readError, context or limit error
+
+	depth int
+
+	// capturing appends every consumed byte to captured, up to capMax;
+	// capOver records that the value did not fit.
+	capturing bool
+	captured  []byte
+	capMax    int
+	capOver   bool
+}
+
+// errLimit is returned when the input is longer than the scanner's limit.
+var errLimit = errors.New("input exceeds the limit")
+
+func newScanner(ctx context.Context, r io.Reader, limit int64) *scanner {
+	return &scanner{ctx: ctx, r: r, buf: make([]byte, scanBufSize), limit: limit}
+}
+
+// offset is how many input bytes have been consumed.
+func (s *scanner) offset() int64 { return s.off + int64(s.pos) }
+
+// fill reads more input into an exhausted buffer. It checks the context
+// once per buffer, so a cancelled decode stops within one read.
+func (s *scanner) fill() error {
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.err = err
+		return err
+	}
+	s.off += int64(s.end)
+	s.pos, s.end = 0, 0
+	for s.end == 0 {
+		n, err := s.r.Read(s.buf)
+		s.end = n
+		if s.off+int64(n) > s.limit {
+			s.end = int(s.limit - s.off)
+			s.err = errLimit
+			if s.end > 0 {
+				return nil
+			}
+			return s.err
+		}
+		if err == io.EOF {
+			s.err = io.EOF
+			if n > 0 {
+				return nil
+			}
+			return io.EOF
+		}
+		if err != nil {
+			s.err = &readError{err}
+			if n > 0 {
+				return nil
+			}
+			return s.err
+		}
+	}
+	return nil
+}
+
+// consume moves past n buffered bytes, capturing them if asked.
+func (s *scanner) consume(n int) {
+	if s.capturing && !s.capOver {
+		if len(s.captured)+n > s.capMax {
+			s.capOver = true
+		} else {
+			s.captured = append(s.captured, s.buf[s.pos:s.pos+n]...)
+		}
+	}
+	s.pos += n
+}
+
+// unexpected turns the end of input inside a value into a syntax error.
+func (s *scanner) unexpected(err error) error {
+	if err == io.EOF {
+		return fmt.Errorf("%w: unexpected end of JSON input", errSyntax)
+	}
+	return err
+}
+
+// peek returns the next byte without consuming it.
+func (s *scanner) peek() (byte, error) {
+	if s.pos == s.end {
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+	return s.buf[s.pos], nil
+}
+
+// next skips white space and returns the next byte without consuming it.
+func (s *scanner) next() (byte, error) {
+	for {
+		if s.pos == s.end {
+			if err := s.fill(); err != nil {
+				return 0, err
+			}
+		}
+		for s.pos < s.end {
+			switch c := s.buf[s.pos]; c {
+			case ' ', '\t', '\r', '\n':
+				s.consume(1)
+			default:
+				return c, nil
+			}
+		}
+	}
+}
+
+func (s *scanner) syntax(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format+" at offset %d", append([]any{errSyntax}, append(args, s.offset())...)...)
+}
+
+// expect consumes byte c, after optional white space.
+func (s *scanner) expect(c byte, what string) error {
+	got, err := s.next()
+	if err != nil {
+		return s.unexpected(err)
+	}
+	if got != c {
+		return s.syntax("expected %s, found %q", what, got)
+	}
+	s.consume(1)
+	return nil
+}
+
+// skip consumes one JSON value, validating it.
+func (s *scanner) skip() error {
+	c, err := s.next()
+	if err != nil {
+		return s.unexpected(err)
+	}
+	switch {
+	case c == '{':
+		return s.object(func(string) error { return s.skip() })
+	case c == '[':
+		return s.array()
+	case c == '"':
+		return s.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	}
+	return s.syntax("invalid character %q looking for a value", c)
+}
+
+// capture consumes one value and returns its bytes, or nil with over set
+// when it is longer than max.
+func (s *scanner) capture(max int) (raw []byte, over bool, err error) {
+	if _, err := s.next(); err != nil {
+		return nil, false, s.unexpected(err)
+	}
+	if s.capturing {
+		// Nested capture does not happen: the decoder captures leaves.
+		return nil, false, errors.New("scanner: nested capture")
+	}
+	s.capturing, s.captured, s.capMax, s.capOver = true, s.captured[:0], max, false
+	err = s.skip()
+	s.capturing = false
+	if err != nil {
+		return nil, false, err
+	}
+	if s.capOver {
+		return nil, true, nil
+	}
+	return append([]byte(nil), s.captured...), false, nil
+}
+
+// object consumes an object, calling member with each key (unescaped, or
+// "" for a key too long to match any field) when the scanner is at the
+// key's value, which member must consume.
+func (s *scanner) object(member func(key string) error) error {
+	if err := s.expect('{', "'{'"); err != nil {
+		return err
+	}
+	if s.depth++; s.depth > maxJSONDepth {
+		return s.syntax("exceeded max depth")
+	}
+	c, err := s.next()
+	if err != nil {
+		return s.unexpected(err)
+	}
+	if c == '}' {
+		s.consume(1)
+		s.depth--
+		return nil
+	}
+	for {
+		if c != '"' {
+			return s.syntax("expected an object key, found %q", c)
+		}
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':', "':' after object key"); err != nil {
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		if c, err = s.next(); err != nil {
+			return s.unexpected(err)
+		}
+		switch c {
+		case ',':
+			s.consume(1)
+			if c, err = s.next(); err != nil {
+				return s.unexpected(err)
+			}
+		case '}':
+			s.consume(1)
+			s.depth--
+			return nil
+		default:
+			return s.syntax("expected ',' or '}' after object value, found %q", c)
+		}
+	}
+}
+
+// maxKey is the longest key kept for matching: longer than any field name
+// the decoder looks for, even fully \u-escaped.
+const maxKey = 128
+
+// key consumes an object key and returns it unescaped, or "" when it is
+// longer than maxKey (such a key matches no field).
+func (s *scanner) key() (string, error) {
+	if s.capturing {
+		// Inside a captured value keys are part of the capture.
+		return "", s.str()
+	}
+	s.capturing, s.captured, s.capMax, s.capOver = true, s.captured[:0], maxKey, false
+	err := s.str()
+	s.capturing = false
+	if err != nil || s.capOver {
+		return "", err
+	}
+	q := s.captured
+	if bytes.IndexByte(q, '\\') < 0 {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var k string
+	if err := json.Unmarshal(q, &k); err != nil {
+		return "", s.syntax("bad object key: %v", err)
+	}
+	return k, nil
+}
+
+func (s *scanner) array() error {
+	return s.arrayOf(func(byte) error { return s.skip() })
+}
+
+// arrayOf consumes an array, calling elem, which must consume the element,
+// with the first byte of each.
+func (s *scanner) arrayOf(elem func(first byte) error) error {
+	if err := s.expect('[', "'['"); err != nil {
+		return err
+	}
+	if s.depth++; s.depth > maxJSONDepth {
+		return s.syntax("exceeded max depth")
+	}
+	c, err := s.next()
+	if err != nil {
+		return s.unexpected(err)
+	}
+	if c == ']' {
+		s.consume(1)
+		s.depth--
+		return nil
+	}
+	for {
+		if err := elem(c); err != nil {
+			return err
+		}
+		if c, err = s.next(); err != nil {
+			return s.unexpected(err)
+		}
+		switch c {
+		case ',':
+			s.consume(1)
+			if c, err = s.next(); err != nil {
+				return s.unexpected(err)
+			}
+		case ']':
+			s.consume(1)
+			s.depth--
+			return nil
+		default:
+			return s.syntax("expected ',' or ']' after array element, found %q", c)
+		}
+	}
+}
+
+// plain marks the string bytes that need no attention.
+var plain = func() (t [256]bool) {
+	for i := range t {
+		t[i] = i >= 0x20 && i != '"' && i != '\\'
+	}
+	return t
+}()
+
+// str consumes a string, validating its escapes.
+func (s *scanner) str() error {
+	if err := s.expect('"', "'\"'"); err != nil {
+		return err
+	}
+	for {
+		if s.pos == s.end {
+			if err := s.fill(); err != nil {
+				return s.unexpected(err)
+			}
+		}
+		b := s.buf[s.pos:s.end]
+		i := 0
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		s.consume(i)
+		if i == len(b) {
+			continue
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.consume(1)
+			return nil
+		case c == '\\':
+			s.consume(1)
+			if err := s.escape(); err != nil {
+				return err
+			}
+		default:
+			return s.syntax("invalid character %q in string literal", c)
+		}
+	}
+}
+
+func (s *scanner) escape() error {
+	c, err := s.peek()
+	if err != nil {
+		return s.unexpected(err)
+	}
+	switch c {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.consume(1)
+		return nil
+	case 'u':
+		s.consume(1)
+		for range 4 {
+			h, err := s.peek()
+			if err != nil {
+				return s.unexpected(err)
+			}
+			if !isHex(h) {
+				return s.syntax("invalid character %q in \\u hexadecimal character escape", h)
+			}
+			s.consume(1)
+		}
+		return nil
+	}
+	return s.syntax("invalid character %q in string escape code", c)
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// number consumes a number with JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() error {
+	// at reads the next byte; at the end of input a number may end.
+	at := func() (byte, bool, error) {
+		c, err := s.peek()
+		if err == io.EOF {
+			return 0, false, nil
+		}
+		return c, err == nil, err
+	}
+	digits := func(what string) error {
+		n := 0
+		for {
+			c, ok, err := at()
+			if err != nil {
+				return err
+			}
+			if !ok || !isDigit(c) {
+				if n == 0 {
+					if !ok {
+						return s.unexpected(io.EOF)
+					}
+					return s.syntax("invalid character %q in %s", c, what)
+				}
+				return nil
+			}
+			s.consume(1)
+			n++
+		}
+	}
+	c, ok, err := at()
+	if err != nil {
+		return err
+	}
+	if ok && c == '-' {
+		s.consume(1)
+	}
+	c, ok, err = at()
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return s.unexpected(io.EOF)
+	case c == '0':
+		s.consume(1)
+	case isDigit(c):
+		if err := digits("numeric literal"); err != nil {
+			return err
+		}
+	default:
+		return s.syntax("invalid character %q in numeric literal", c)
+	}
+	if c, ok, err = at(); err != nil || !ok {
+		return err
+	}
+	if c == '.' {
+		s.consume(1)
+		if err := digits("fraction"); err != nil {
+			return err
+		}
+		if c, ok, err = at(); err != nil || !ok {
+			return err
+		}
+	}
+	if c == 'e' || c == 'E' {
+		s.consume(1)
+		if c, ok, err = at(); err != nil {
+			return err
+		}
+		if ok && (c == '+' || c == '-') {
+			s.consume(1)
+		}
+		return digits("exponent")
+	}
+	return nil
+}
+
+func (s *scanner) literal(word string) error {
+	for i := 0; i < len(word); i++ {
+		c, err := s.peek()
+		if err != nil {
+			return s.unexpected(err)
+		}
+		if c != word[i] {
+			return s.syntax("invalid character %q in literal %s", c, word)
+		}
+		s.consume(1)
+	}
+	return nil
+}
+
+// finish checks that only white space follows the document, as
+// json.Unmarshal requires.
+func (s *scanner) finish() error {
+	c, err := s.next()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return err
+	}
+	return s.syntax("invalid character %q after top-level value", c)
+}
