@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -196,18 +197,30 @@ func (b *Backend) Find(ctx context.Context, ref StackRef) (StackObject, error) {
 		}
 	}
 	base := layout.CheckpointBase(ref)
+	variants := []string{base, base + ".gz", base + ".zst"} // listing order
 	var found *Object
-	err = b.Store.List(ctx, base, false, func(o Object) error {
-		if o.Key != base && o.Key != base+".gz" && o.Key != base+".zst" {
-			return nil
-		}
-		if found == nil || !o.ModTime.Before(found.ModTime) {
-			o := o
+	// Keys come in listing order; a later one wins unless strictly older.
+	pick := func(o Object) error {
+		if slices.Contains(variants, o.Key) && (found == nil || !o.ModTime.Before(found.ModTime)) {
 			found = &o
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	if st, ok := b.Store.(statStore); ok {
+		// A directory store looks up the three keys, where a listing
+		// would read the whole project directory: restoring every stack
+		// of a project was quadratic.
+		for _, k := range variants {
+			o, err := st.Stat(ctx, k)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return StackObject{}, err
+			default:
+				pick(o)
+			}
+		}
+	} else if err := b.Store.List(ctx, base, false, pick); err != nil {
 		return StackObject{}, err
 	}
 	if found == nil {

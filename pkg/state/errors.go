@@ -28,6 +28,9 @@ var (
 	// ErrCorrupt marks bytes that do not decode: bad JSON, bad compression,
 	// truncated input, or a malformed meta.yaml.
 	ErrCorrupt = errors.New("corrupt state")
+	// ErrSymlink marks a path inside a file:// backend that is a symbolic
+	// link, which DirStore does not follow.
+	ErrSymlink = errors.New("is a symbolic link, which stacksync does not follow inside a backend directory")
 	// ErrTooLarge marks a checkpoint that decodes to more bytes than the
 	// limit, or a zstd frame whose window is above MaxZstdWindow: a
 	// decompression bomb or a hand-edited file, not state pulumi wrote.

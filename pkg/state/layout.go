@@ -39,7 +39,8 @@ type Layout struct {
 // directly under .pulumi/stacks/, else project mode. It never writes
 // meta.yaml, although Pulumi would.
 func DetectLayout(ctx context.Context, s Store) (Layout, error) {
-	rc, err := s.ReadRange(ctx, metaKey, 0, maxSmallObject)
+	// One byte more than allowed tells a long file from a full one.
+	rc, err := s.ReadRange(ctx, metaKey, 0, maxSmallObject+1)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		legacy := false
@@ -61,6 +62,11 @@ func DetectLayout(ctx context.Context, s Store) (Layout, error) {
 	data, err := io.ReadAll(rc)
 	if err != nil {
 		return Layout{}, fmt.Errorf("reading %s: %w", s.Location(metaKey), err)
+	}
+	if len(data) > maxSmallObject {
+		// Pulumi writes "version: 1\n"; a truncated read of a longer
+		// file could miss its version key and report it missing.
+		return Layout{}, fmt.Errorf("%w: %s is larger than %d bytes, where pulumi writes one line (version: 1); repair it", ErrCorrupt, s.Location(metaKey), maxSmallObject)
 	}
 	var meta struct {
 		Version *int `yaml:"version"`

@@ -23,6 +23,8 @@ func TestDetectLayout(t *testing.T) {
 		{name: "malformed", objs: map[string][]byte{metaKey: []byte("version: [1\n")}, wantErr: ErrCorrupt},
 		{name: "not a number", objs: map[string][]byte{metaKey: []byte("version: one\n")}, wantErr: ErrCorrupt},
 		{name: "missing version", objs: map[string][]byte{metaKey: []byte("layout: project\n")}, wantErr: ErrCorrupt},
+		{name: "64 KiB of comments before the version", objs: map[string][]byte{metaKey: []byte(strings.Repeat("# padding\n", 7000) + "version: 1\n")}, wantErr: ErrCorrupt},
+		{name: "just under the limit", objs: map[string][]byte{metaKey: []byte(strings.Repeat("#", maxSmallObject-len("\nversion: 1\n")) + "\nversion: 1\n")}, want: Layout{MetaVersion: 1}},
 		{name: "empty meta.yaml", objs: map[string][]byte{metaKey: []byte("")}, wantErr: ErrCorrupt},
 		{name: "absent, legacy json", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json": []byte("{}")},
 			want: Layout{Legacy: true, MetaVersion: -1}},
@@ -204,5 +206,15 @@ func TestLayoutKeys(t *testing.T) {
 				t.Errorf("ParseStackKey(CheckpointBase(%+v)+%q) = %+v, %q, %v", r, ext, got, gotExt, ok)
 			}
 		}
+	}
+}
+
+// TestDetectLayoutLongMeta: a meta.yaml past the read limit is reported as
+// too long, not as missing its version (issue row 12).
+func TestDetectLayoutLongMeta(t *testing.T) {
+	b, _ := memBackend(map[string][]byte{metaKey: []byte(strings.Repeat("# padding\n", 7000) + "version: 1\n")})
+	_, err := DetectLayout(context.Background(), b.Store)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "larger than") || strings.Contains(err.Error(), "missing version") {
+		t.Errorf("DetectLayout = %v, want a too-long meta.yaml error", err)
 	}
 }

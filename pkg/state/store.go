@@ -29,3 +29,9 @@ type Store interface {
 	// Location names key for messages: a path or an s3:// URL.
 	Location(key string) string
 }
+
+// statStore is a Store that can look one object up more cheaply than by
+// listing its directory.
+type statStore interface {
+	Stat(ctx context.Context, key string) (Object, error)
+}

@@ -10,11 +10,20 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // DirStore is a Store over a local directory: the root of a file:// backend.
 // It skips the ".attrs" sidecar files gocloud's fileblob writes next to each
 // object.
+//
+// It follows no symbolic link inside the root (the root itself may be
+// one): a listing leaves linked files and directories out, as pulumi's own
+// listing (filepath.Walk) does for directories, and reading or listing
+// through a link is an error wrapping ErrSymlink. So every command sees the
+// same objects, and a backend directory written by others cannot make
+// stacksync read a file outside it. Only regular files are objects: a
+// FIFO, socket or device is never opened.
 type DirStore struct {
 	root string
 	// prefix is the fileblob prefix= parameter, joined into every key.
@@ -48,6 +57,12 @@ func (s *DirStore) List(ctx context.Context, prefix string, recursive bool, fn f
 	full := s.prefix + prefix
 	// Walk from the deepest directory the prefix names in full.
 	dirKey := full[:strings.LastIndex(full, "/")+1]
+	if err := s.noLinks(dirKey); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
 	var objs []Object
 	var walk func(rel string) error
 	walk = func(rel string) error {
@@ -97,17 +112,79 @@ func (s *DirStore) List(ctx context.Context, prefix string, recursive bool, fn f
 	return nil
 }
 
+// noLinks checks that no component of key below the root is a symbolic
+// link. It returns an error wrapping fs.ErrNotExist when one is missing.
+func (s *DirStore) noLinks(key string) error {
+	rel := strings.Trim(key, "/")
+	if rel == "" {
+		return nil
+	}
+	path := s.root
+	for _, part := range strings.Split(rel, "/") {
+		path = filepath.Join(path, part)
+		st, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: %w", path, ErrSymlink)
+		}
+	}
+	return nil
+}
+
+// Stat returns the object at key. A missing object, or anything but a
+// regular file, is an error wrapping ErrNotFound; a link, ErrSymlink.
+// Backend.Find uses it to look up a stack's few candidate keys without
+// listing its whole project directory.
+func (s *DirStore) Stat(ctx context.Context, key string) (Object, error) {
+	if err := ctx.Err(); err != nil {
+		return Object{}, err
+	}
+	if strings.HasSuffix(key, ".attrs") {
+		return Object{}, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+	}
+	if err := s.noLinks(s.prefix + key); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Object{}, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+		}
+		return Object{}, err
+	}
+	st, err := os.Lstat(s.path(key))
+	if err != nil {
+		return Object{}, fmt.Errorf("%s: %w", s.path(key), err)
+	}
+	if !st.Mode().IsRegular() {
+		return Object{}, fmt.Errorf("%s is not a regular file: %w", s.path(key), ErrNotFound)
+	}
+	return Object{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
 // ReadRange implements Store.
 func (s *DirStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(s.path(key))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
-	}
-	if err != nil {
+	if err := s.noLinks(s.prefix + key); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+		}
 		return nil, err
+	}
+	// Non-blocking, so a FIFO planted in the backend cannot hang the
+	// open; no following, so a link swapped in after the check is refused.
+	f, err := os.OpenFile(s.path(key), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("%s: %w", s.path(key), ErrSymlink)
+	case err != nil:
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file: %w", s.path(key), ErrNotFound)
 	}
 	if off > 0 {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // storeFiles is the content of the stores under test; keys are relative to
@@ -264,5 +266,87 @@ func TestOpenFileBackend(t *testing.T) {
 	}
 	if _, err := Open(ctx, "gs://bucket", "/", ""); !errors.Is(err, ErrInvalidURL) {
 		t.Errorf("Open(gs://) = %v, want ErrInvalidURL", err)
+	}
+}
+
+// TestDirStoreSymlinkPolicy: one policy for every command (issue row 10):
+// links inside the backend are never followed. Listings leave them out,
+// and reading, finding or listing through one names the link.
+func TestDirStoreSymlinkPolicy(t *testing.T) {
+	ctx := context.Background()
+	s, root := dirStore(t, "")
+	elsewhere := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(elsewhere, "stacks"), 0o755))
+	must(t, os.WriteFile(filepath.Join(elsewhere, "stacks", "dev.json"), ckpt{version: 3, sp: spPassphrase(testSalt)}.build(), 0o644))
+	must(t, os.Symlink(filepath.Join(elsewhere, "stacks"), filepath.Join(root, ".pulumi/stacks/linked")))
+	must(t, os.Symlink(filepath.Join(root, ".pulumi/stacks/demo/dev.json"), filepath.Join(root, ".pulumi/stacks/demo/alias.json")))
+	b := NewBackend(nil, s)
+
+	l, err := b.ListStacks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range l.Stacks {
+		if st.Ref.Project == "linked" || st.Ref.Name == "alias" {
+			t.Errorf("ListStacks listed %s through a link", st.Ref)
+		}
+	}
+	if _, err := b.ListStacks(ctx, "linked"); !errors.Is(err, ErrSymlink) {
+		t.Errorf("ListStacks(linked) = %v, want ErrSymlink", err)
+	}
+	for _, ref := range []StackRef{{Project: "linked", Name: "dev"}, {Project: "demo", Name: "alias"}} {
+		if _, err := b.Find(ctx, ref); !errors.Is(err, ErrSymlink) || errors.Is(err, ErrNotFound) {
+			t.Errorf("Find(%s) = %v, want ErrSymlink, not not-found", ref, err)
+		}
+	}
+	for _, k := range []string{".pulumi/stacks/linked/dev.json", ".pulumi/stacks/demo/alias.json"} {
+		if _, err := s.ReadRange(ctx, k, 0, -1); !errors.Is(err, ErrSymlink) || !strings.Contains(err.Error(), root) {
+			t.Errorf("ReadRange(%s) = %v, want ErrSymlink naming the path", k, err)
+		}
+	}
+	// The root itself may be a link.
+	top := filepath.Join(t.TempDir(), "backend")
+	must(t, os.Symlink(root, top))
+	if s2, err := NewDirStore(top, ""); err != nil {
+		t.Fatal(err)
+	} else if _, err := NewBackend(nil, s2).Find(ctx, StackRef{Project: "demo", Name: "dev"}); err != nil {
+		t.Errorf("Find through a linked root = %v", err)
+	}
+}
+
+// TestDirStoreFIFO: a FIFO where a checkpoint should be is refused at
+// once, never opened for a blocking read.
+func TestDirStoreFIFO(t *testing.T) {
+	ctx := context.Background()
+	s, root := dirStore(t, "")
+	path := filepath.Join(root, ".pulumi/stacks/demo/fifo.json")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := NewBackend(nil, s).Find(ctx, StackRef{Project: "demo", Name: "fifo"})
+		if err == nil {
+			_, err = s.ReadRange(ctx, ".pulumi/stacks/demo/fifo.json", 0, -1)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("a FIFO checkpoint = %v, want not found (not a regular file)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO checkpoint blocked")
+	}
+	if _, err := s.ReadRange(ctx, ".pulumi/stacks/demo/fifo.json", 0, -1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ReadRange(FIFO) = %v, want not a regular file", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

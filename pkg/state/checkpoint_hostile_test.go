@@ -1,0 +1,254 @@
+package state
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// bigTokenReader streams a checkpoint whose resources hold one string of n
+// bytes before secrets_providers, without holding it in memory.
+type bigTokenReader struct {
+	head, tail string
+	n          int64
+	off        int64
+}
+
+func newBigToken(n int64, sp string) *bigTokenReader {
+	return &bigTokenReader{
+		head: `{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"resources":["`,
+		tail: `"],"secrets_providers":` + sp + `}}}`,
+		n:    n,
+	}
+}
+
+func (r *bigTokenReader) Read(p []byte) (int, error) {
+	total := int64(len(r.head)) + r.n + int64(len(r.tail))
+	if r.off >= total {
+		return 0, io.EOF
+	}
+	i := 0
+	for i < len(p) && r.off < total {
+		switch {
+		case r.off < int64(len(r.head)):
+			p[i] = r.head[r.off]
+		case r.off < int64(len(r.head))+r.n:
+			p[i] = 'x'
+		default:
+			p[i] = r.tail[r.off-int64(len(r.head))-r.n]
+		}
+		i++
+		r.off++
+	}
+	return i, nil
+}
+
+// allocated runs f and returns the bytes it allocated on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestDecodeHeadBigTokenConstantMemory: a 100 MB string before the
+// provider (issue row 2: 340 MB per stack before) is read past in constant
+// memory, and the provider after it is found.
+func TestDecodeHeadBigTokenConstantMemory(t *testing.T) {
+	var h Head
+	var err error
+	n := allocated(func() {
+		h, err = decodeHead(newBigToken(100<<20, spPassphrase(testSalt)))
+	})
+	if err != nil || !sameProvider(h.Provider, provPassphrase) {
+		t.Fatalf("DecodeHead = %s, %v", provString(h.Provider), err)
+	}
+	if n > 1<<20 {
+		t.Errorf("decoding a 100 MB token allocated %d bytes, want under 1 MiB", n)
+	}
+}
+
+// bombBytes compresses a checkpoint holding one n-byte string.
+func bombBytes(t *testing.T, compression string, n int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	switch compression {
+	case CompressionGzip:
+		w, _ = gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	default:
+		zw, err := zstd.NewWriter(&buf, zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w = zw
+	}
+	if _, err := io.Copy(w, newBigToken(n, spPassphrase(testSalt))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestDecodeHeadBomb: a small compressed object that decodes to more than
+// the limit (issue row 1) fails with ErrTooLarge, having decoded no more
+// than the limit, in bounded memory.
+func TestDecodeHeadBomb(t *testing.T) {
+	for _, c := range []string{CompressionGzip, CompressionZstd} {
+		t.Run(c, func(t *testing.T) {
+			bomb := bombBytes(t, c, 64<<20)
+			var h Head
+			var err error
+			n := allocated(func() {
+				h, err = DecodeHead(context.Background(), bytes.NewReader(bomb), DecodeOptions{MaxSize: 16 << 20})
+			})
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("DecodeHead of a %d-byte %s bomb = %v, want ErrTooLarge", len(bomb), c, err)
+			}
+			if !strings.Contains(err.Error(), "decompression bomb") {
+				t.Errorf("error %q does not say what it looks like", err)
+			}
+			if h.Size > 16<<20 {
+				t.Errorf("decoded %d bytes past a 16 MiB limit", h.Size)
+			}
+			if n > 24<<20 {
+				t.Errorf("decoding the bomb allocated %d bytes", n)
+			}
+			// Under the limit, the same object decodes.
+			h, err = DecodeHead(context.Background(), bytes.NewReader(bomb), DecodeOptions{MaxSize: 128 << 20})
+			if err != nil || !sameProvider(h.Provider, provPassphrase) {
+				t.Errorf("DecodeHead with room = %s, %v", provString(h.Provider), err)
+			}
+		})
+	}
+}
+
+// TestDecodeHeadZstdWindow: a zstd frame that needs a window above
+// MaxZstdWindow is refused before decoding; pulumi's encoder never writes
+// one.
+func TestDecodeHeadZstdWindow(t *testing.T) {
+	data := ckpt{version: 3, sp: spPassphrase(testSalt), resourceBytes: 9 << 20}.build()
+	enc, err := zstd.NewWriter(nil, zstd.WithWindowSize(16<<20), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := enc.EncodeAll(data, nil) // single segment: the window is the whole 9 MB
+	if _, err := decodeHead(bytes.NewReader(big)); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "window") {
+		t.Errorf("DecodeHead of a 16 MiB-window frame = %v, want ErrTooLarge naming the window", err)
+	}
+	// The default encoder, as pulumi uses it, stays within the limit.
+	if h, err := decodeHead(bytes.NewReader(zstdBytes(t, data))); err != nil || !sameProvider(h.Provider, provPassphrase) {
+		t.Errorf("DecodeHead of a default-encoder frame = %v", err)
+	}
+}
+
+// cancelAfter cancels its context once n bytes have been read through it.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= int64(n); c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestDecodeHeadCancel: decoding honours the context (issue row 1: Ctrl-C
+// did not stop it), within one buffer of input.
+func TestDecodeHeadCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &cancelAfter{r: newBigToken(1<<30, spPassphrase(testSalt)), n: 1 << 20, cancel: cancel}
+	start := time.Now()
+	h, err := DecodeHead(ctx, r, DecodeOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("DecodeHead after cancel = %v, want context.Canceled", err)
+	}
+	if h.Size > 1<<20+scanBufSize {
+		t.Errorf("decoded %d bytes after the cancel at 1 MiB", h.Size)
+	}
+	t.Logf("stopped after %d bytes in %v", h.Size, time.Since(start))
+}
+
+// TestDecodeHeadDepth: nesting deeper than encoding/json's limit is refused
+// as it is by pulumi, without exhausting the stack.
+func TestDecodeHeadDepth(t *testing.T) {
+	for _, d := range []int{maxJSONDepth - 3, maxJSONDepth + 1, 1 << 20} {
+		in := `{"version":3,"checkpoint":{"latest":{"secrets_providers":` + spPassphrase(testSalt) + `,"x":` +
+			strings.Repeat("[", d) + strings.Repeat("]", d) + `}}}`
+		_, err := decodeHead(strings.NewReader(in))
+		if ok := d+3 <= maxJSONDepth; ok != (err == nil) {
+			t.Errorf("depth %d: DecodeHead = %v", d, err)
+		}
+	}
+}
+
+// TestMemoryBudget: acquire waits for a release, and gives up with ctx.
+func TestMemoryBudget(t *testing.T) {
+	m := NewMemoryBudget(0) // raised to one window
+	ctx := context.Background()
+	one := int64(MaxZstdWindow + zstdOverhead)
+	if err := m.acquire(ctx, one); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := m.acquire(short, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire on a full budget = %v, want to wait and time out", err)
+	}
+	got := make(chan error)
+	go func() { got <- m.acquire(ctx, one) }()
+	select {
+	case err := <-got:
+		t.Fatalf("acquire did not wait for the release: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	m.release(one)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	var nilBudget *MemoryBudget
+	if err := nilBudget.acquire(ctx, 1<<40); err != nil {
+		t.Errorf("a nil budget limited: %v", err)
+	}
+}
+
+// TestReadHeadConcurrentZstdMemory: sixteen zstd decodes at once hold no
+// more than the backend's budget, whatever the concurrency.
+func TestReadHeadConcurrentZstdMemory(t *testing.T) {
+	bomb := bombBytes(t, CompressionZstd, 32<<20)
+	mem := NewMemStore()
+	for i := range 16 {
+		mem.Put(".pulumi/stacks/demo/s"+string(rune('a'+i))+".json.zst", bomb, t0)
+	}
+	mem.Put(".pulumi/meta.yaml", []byte("version: 1\n"), t0)
+	b := NewBackend(nil, mem)
+	reports, err := b.Audit(context.Background(), AuditOptions{Jobs: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reports {
+		if r.Provider != "passphrase" {
+			t.Errorf("%s: %s %s", r.Stack, r.Provider, r.Error)
+		}
+	}
+	if b.memory.used != 0 {
+		t.Errorf("budget holds %d bytes after the audit", b.memory.used)
+	}
+}
