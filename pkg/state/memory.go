@@ -23,8 +23,9 @@ func NewMemoryBudget(n int64) *MemoryBudget {
 }
 
 // DefaultDecodeMemory is the budget a Backend gives its decodes: room for
-// three zstd windows at once, which is more than two cores can decompress.
-const DefaultDecodeMemory = 3 * (MaxZstdWindow + zstdOverhead)
+// two zstd windows at once: decompressing is CPU-bound, and each window
+// held costs its size again in garbage-collector headroom.
+const DefaultDecodeMemory = 2 * (MaxZstdWindow + zstdOverhead)
 
 // acquire waits until n bytes are free, or ctx is done.
 func (m *MemoryBudget) acquire(ctx context.Context, n int64) error {
