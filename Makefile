@@ -5,16 +5,32 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # cached, outside the repo. integration/scripts/tools.sh fills it.
 export STACKSYNC_CACHE ?= $(HOME)/.cache/stacksync
 
-.PHONY: build test unit integration tools lint bench demo fixtures clean
+.PHONY: build test unit fuzz integration tools lint bench demo fixtures clean
 
 build:
 	$(GO) build -o bin/stacksync ./cmd/stacksync
 
-## test: unit tests, then the end-to-end suite against real servers and pulumi.
-test: unit integration
+## test: unit tests, a short run of every fuzz target, then the end-to-end
+## suite against real servers and pulumi.
+test: unit
+	$(MAKE) fuzz FUZZTIME=4s
+	$(MAKE) integration
 
 unit:
 	$(GO) test ./...
+
+## fuzz: run every fuzz target (checkpoint decoder, URL parser, stack-key
+## parser, settings editor) for FUZZTIME each, from the seeds in the code
+## and testdata/fuzz. New failures are written to testdata/fuzz: commit
+## them with the fix.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in ./pkg/state ./pkg/settings; do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 integration: tools
 	cd integration && $(GO) test -count=1 -timeout 60m ./...
