@@ -131,7 +131,7 @@ func (m s3Errors) transport(err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s did not answer within %s%s: the server did not answer; check the endpoint and that the server is up", ep, m.bucket, m.opts.ResponseHeaderTimeout, m.attempts(err))}
+		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s did not answer within %s%s; check the endpoint and that the server is up", ep, m.bucket, m.opts.ResponseHeaderTimeout, m.attempts(err))}
 	}
 	if op != nil {
 		return &s3Error{msg: fmt.Sprintf("connection to S3 endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, m.attempts(err)), cause: err}

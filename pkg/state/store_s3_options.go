@@ -48,7 +48,9 @@ const (
 //
 // With the defaults, an endpoint that accepts connections and never answers
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
-// backoffs: 30 s to 30.15 s (see HangBound).
+// backoffs: 30 s to 30.15 s (see HangBound). A body that stops sending
+// mid-transfer fails after MaxAttempts × IdleBodyTimeout (60 s) of silence
+// in all, as each fetch of the rest waits IdleBodyTimeout.
 type S3StoreOptions struct {
 	// ConnectTimeout bounds dialing the endpoint.
 	ConnectTimeout time.Duration
