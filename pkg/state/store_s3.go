@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 
@@ -15,28 +14,42 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 )
 
 // S3Store is a Store over an S3 bucket, read with GET and HEAD requests only.
+// Every request runs under the deadlines and the retry bounds of its
+// S3StoreOptions.
 type S3Store struct {
-	client *s3.Client
-	bucket string
-	prefix string
+	client  *s3.Client
+	bucket  string
+	prefix  string
+	opts    S3StoreOptions
+	retryer aws.Retryer
+	errs    s3Errors
 }
 
-// NewS3Store opens the bucket an s3:// URL names, configuring the client
-// from the URL's parameters and then the standard AWS chain (AWS_PROFILE,
-// AWS_REGION, AWS_ENDPOINT_URL_S3, shared config files…). When no region is
-// configured anywhere, it asks the bucket for its region.
+// NewS3Store opens the bucket an s3:// URL names with DefaultS3StoreOptions;
+// see NewS3StoreWithOptions.
 func NewS3Store(ctx context.Context, u *BackendURL) (*S3Store, error) {
+	return NewS3StoreWithOptions(ctx, u, S3StoreOptions{})
+}
+
+// NewS3StoreWithOptions opens the bucket an s3:// URL names, configuring the
+// client from the URL's parameters and then the standard AWS chain
+// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3, shared config files…), with
+// the deadlines and retry bounds of opts (zero fields take their defaults).
+// When no region is configured anywhere, it asks the bucket for its region.
+func NewS3StoreWithOptions(ctx context.Context, u *BackendURL, sopts S3StoreOptions) (*S3Store, error) {
+	sopts = sopts.withDefaults()
 	o := u.S3
 	opts := []func(*config.LoadOptions) error{
 		// The SDK's own log lines ("WARN Response has no supported
 		// checksum") must never reach the user's terminal.
 		config.WithLogger(logging.Nop{}),
 		config.WithClientLogMode(0),
+		config.WithHTTPClient(sopts.httpClient()),
+		config.WithRetryer(sopts.retryer),
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
@@ -97,22 +110,31 @@ func NewS3Store(ctx context.Context, u *BackendURL) (*S3Store, error) {
 			so.Logger = logging.Nop{}
 		})
 	}
+	errs := s3Errors{bucket: "s3://" + u.Bucket, endpoint: o.Endpoint, region: cfg.Region, opts: sopts}
 	region := cfg.Region
 	if region == "" {
 		// Unsigned, like the SDK's manager.GetBucketRegion: S3 names the
 		// bucket's region even when it refuses an anonymous request, while
 		// a request signed for the wrong region may get no answer at all.
-		region, err = bucketRegion(ctx, newClient("us-east-1", true), u)
+		region, err = bucketRegion(ctx, newClient("us-east-1", true), u, errs)
 		if err != nil {
 			return nil, err
 		}
+		errs.region = region
 	}
-	return &S3Store{client: newClient(region, false), bucket: u.Bucket, prefix: u.Prefix}, nil
+	return &S3Store{
+		client:  newClient(region, false),
+		bucket:  u.Bucket,
+		prefix:  u.Prefix,
+		opts:    sopts,
+		retryer: sopts.retryer(),
+		errs:    errs,
+	}, nil
 }
 
 // bucketRegion asks S3 where a bucket lives: the x-amz-bucket-region header
 // of a HeadBucket answer, which S3 sends even with a redirect or a refusal.
-func bucketRegion(ctx context.Context, c *s3.Client, u *BackendURL) (string, error) {
+func bucketRegion(ctx context.Context, c *s3.Client, u *BackendURL, errs s3Errors) (string, error) {
 	out, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(u.Bucket)})
 	if err == nil {
 		if out.BucketRegion != nil && *out.BucketRegion != "" {
@@ -126,7 +148,7 @@ func bucketRegion(ctx context.Context, c *s3.Client, u *BackendURL) (string, err
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("finding the region of bucket %s: %w; set AWS_REGION or add ?region= to the backend URL", u.Bucket, s3Error(err, "s3://"+u.Bucket))
+	return "", fmt.Errorf("finding the region of bucket %s: %w; set AWS_REGION or add ?region= to the backend URL", u.Bucket, errs.wrap(ctx, err))
 }
 
 // Location implements Store.
@@ -144,7 +166,7 @@ func (s *S3Store) List(ctx context.Context, prefix string, recursive bool, fn fu
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("listing %s: %w", s.Location(prefix), s3Error(err, "s3://"+s.bucket))
+			return fmt.Errorf("listing %s: %w", s.Location(prefix), s.errs.wrap(ctx, err))
 		}
 		for _, o := range page.Contents {
 			obj := Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix), Size: aws.ToInt64(o.Size)}
@@ -159,17 +181,19 @@ func (s *S3Store) List(ctx context.Context, prefix string, recursive bool, fn fu
 	return nil
 }
 
-// ReadRange implements Store.
+// ReadRange implements Store. It sends one GET: with no Range header for
+// the whole object (off 0, n < 0), "bytes=off-" to read from off to the end,
+// and "bytes=off-(off+n-1)" for n bytes. The reader it returns resumes a
+// transfer that breaks (connection reset, truncated body, no data for
+// IdleBodyTimeout) with a ranged GET from the offset reached, conditional on
+// the first response's ETag, fetching the body at most MaxAttempts times.
 func (s *S3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)}
-	switch {
-	case n > 0:
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))
-	case off > 0:
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
+	if r := rangeHeader(off, n); r != "" {
+		in.Range = aws.String(r)
 	}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
@@ -177,42 +201,14 @@ func (s *S3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 		if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestedRangeNotSatisfiable {
 			return io.NopCloser(strings.NewReader("")), nil // empty object, or off at its end
 		}
-		return nil, fmt.Errorf("reading %s: %w", s.Location(key), s3Error(err, "s3://"+s.bucket))
+		return nil, fmt.Errorf("reading %s: %w", s.Location(key), s.errs.wrap(ctx, err))
 	}
-	return out.Body, nil
-}
-
-// s3Error maps S3 errors callers branch on to this package's sentinels and
-// shortens the SDK's long messages.
-func s3Error(err error, bucket string) error {
-	var ae smithy.APIError
-	code := ""
-	if errors.As(err, &ae) {
-		code = ae.ErrorCode()
+	want := int64(-1)
+	if out.ContentLength != nil && *out.ContentLength >= 0 {
+		want = *out.ContentLength
 	}
-	var re *awshttp.ResponseError
-	status := 0
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	var dial *net.OpError
-	if status == 0 && errors.As(err, &dial) {
-		return fmt.Errorf("cannot reach S3 for %s: %w; check the endpoint and that the server is up", bucket, dial)
-	}
-	switch {
-	case code == "NoSuchBucket" || code == "NotFound": // NotFound: HeadBucket's 404
-		return fmt.Errorf("%w: bucket %s does not exist; check the backend URL", ErrNotFound, bucket)
-	case code == "NoSuchKey" || (status == http.StatusNotFound && code != ""):
-		return fmt.Errorf("%w: %s", ErrNotFound, code)
-	case status == http.StatusNotFound:
-		return fmt.Errorf("%w: bucket %s does not exist or is not reachable; check the backend URL", ErrNotFound, bucket)
-	case code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || status == http.StatusForbidden:
-		if code == "" {
-			code = "AccessDenied"
-		}
-		return fmt.Errorf("%w (%s) on %s: check the AWS credentials and the bucket policy", ErrAccessDenied, code, bucket)
-	case code == "PermanentRedirect" || status == http.StatusMovedPermanently:
-		return fmt.Errorf("bucket %s is in another region: set AWS_REGION or add ?region= to the backend URL (%w)", bucket, err)
-	}
-	return err
+	return &s3Body{
+		ctx: ctx, s: s, key: key, off: off, n: n,
+		body: out.Body, etag: aws.ToString(out.ETag), want: want, fetches: 1,
+	}, nil
 }

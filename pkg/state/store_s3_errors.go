@@ -1,0 +1,167 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// s3Errors turns the AWS SDK's errors into short messages that say what to
+// do, wrapping the sentinels callers branch on.
+type s3Errors struct {
+	bucket   string // "s3://bucket", for messages
+	endpoint string // the URL's endpoint, or "" for AWS
+	region   string // the region requests are signed for, or ""
+	opts     S3StoreOptions
+}
+
+// s3Error is a short message for an SDK error. It unwraps to a sentinel
+// (if any) and to the SDK error, except for timeouts: net/http's header
+// timeout matches context.DeadlineExceeded, which callers take to mean that
+// their own deadline expired.
+type s3Error struct {
+	msg      string
+	sentinel error
+	cause    error
+}
+
+func (e *s3Error) Error() string { return e.msg }
+
+func (e *s3Error) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.sentinel, e.cause} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// expectingRegion finds the region a server names in an
+// AuthorizationHeaderMalformed message: AWS says "expecting 'eu-west-1'",
+// versitygw `expecting "eu-west-1"`.
+var expectingRegion = regexp.MustCompile(`expecting ['"]([a-z0-9-]+)['"]`)
+
+// wrap maps err, returned by an S3 call made with ctx.
+func (m s3Errors) wrap(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		// The caller's deadline or cancellation, not the server's fault:
+		// the SDK's "StatusCode: 0 … context canceled" says nothing more.
+		return ctx.Err()
+	}
+	var ae smithy.APIError
+	code, msg := "", ""
+	if errors.As(err, &ae) {
+		code, msg = ae.ErrorCode(), ae.ErrorMessage()
+	}
+	var re *awshttp.ResponseError
+	status := 0
+	var header http.Header
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+		if re.Response != nil {
+			header = re.Response.Header
+		}
+	}
+	if status == 0 {
+		return m.transport(err)
+	}
+	short := func(sentinel error, format string, args ...any) error {
+		return &s3Error{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: err}
+	}
+	switch {
+	case code == "XAdminUserNotFound" || code == "InvalidAccessKeyId":
+		// versitygw answers an unknown key id with a 404.
+		return short(ErrAccessDenied, "%v (%s) on %s: the server knows no such access key id; check AWS_ACCESS_KEY_ID, AWS_PROFILE or ?profile= in the backend URL", ErrAccessDenied, code, m.bucket)
+	case code == "SignatureDoesNotMatch":
+		return short(ErrAccessDenied, "%v (%s) on %s: the secret access key does not match the access key id; check AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ?profile= in the backend URL", ErrAccessDenied, code, m.bucket)
+	case code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException" || status == http.StatusMovedPermanently:
+		return short(nil, "%s", m.wrongRegion(header, msg))
+	case code == "NoSuchBucket" || code == "NotFound": // NotFound: HeadBucket's 404
+		return short(ErrNotFound, "%v: bucket %s does not exist; check the backend URL", ErrNotFound, m.bucket)
+	case code == "NoSuchKey" || (status == http.StatusNotFound && code != ""):
+		return short(ErrNotFound, "%v: %s", ErrNotFound, code)
+	case status == http.StatusNotFound:
+		return short(ErrNotFound, "%v: bucket %s does not exist or is not reachable; check the backend URL", ErrNotFound, m.bucket)
+	case code == "AccessDenied" || status == http.StatusForbidden:
+		if code == "" {
+			code = "AccessDenied"
+		}
+		return short(ErrAccessDenied, "%v (%s) on %s: check the AWS credentials and the bucket policy", ErrAccessDenied, code, m.bucket)
+	case status >= 500:
+		return short(nil, "S3 endpoint %s answered %d %s for %s%s; the service is failing or throttling, try again later", m.endpointName(err), status, code, m.bucket, m.attempts(err))
+	}
+	return err
+}
+
+// wrongRegion says which region to set.
+func (m s3Errors) wrongRegion(header http.Header, msg string) string {
+	want := header.Get("X-Amz-Bucket-Region")
+	if sm := expectingRegion.FindStringSubmatch(msg); want == "" && sm != nil {
+		want = sm[1]
+	}
+	signed := m.region
+	if signed == "" {
+		signed = "the configured region"
+	}
+	if want == "" {
+		return fmt.Sprintf("bucket %s is not in %s: set AWS_REGION or add ?region= to the backend URL", m.bucket, signed)
+	}
+	return fmt.Sprintf("bucket %s is in region %s, not %s: set AWS_REGION=%s or add ?region=%s to the backend URL", m.bucket, want, signed, want, want)
+}
+
+// transport maps an error that came with no HTTP response.
+func (m s3Errors) transport(err error) error {
+	ep := m.endpointName(err)
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return &s3Error{msg: fmt.Sprintf("cannot reach S3 endpoint %s for %s: %v; check the endpoint and that the server is up", ep, m.bucket, op), cause: err}
+	}
+	var idle *awshttp.ResponseTimeoutError
+	if errors.As(err, &idle) {
+		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s stopped sending data for %s%s; check the endpoint and that the server is up", ep, m.bucket, idle.TimeoutDur, m.attempts(err))}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s did not answer within %s%s; check the endpoint and that the server is up", ep, m.bucket, m.opts.ResponseHeaderTimeout, m.attempts(err))}
+	}
+	if op != nil {
+		return &s3Error{msg: fmt.Sprintf("connection to S3 endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, m.attempts(err)), cause: err}
+	}
+	return err
+}
+
+// attempts says how many attempts an error took, or "".
+func (m s3Errors) attempts(err error) string {
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		return fmt.Sprintf(" (%d attempts)", me.Attempt)
+	}
+	return ""
+}
+
+// endpointName names the endpoint a failed request went to: the scheme and
+// host of its URL, else the backend URL's endpoint, else "of AWS".
+func (m s3Errors) endpointName(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	if m.endpoint != "" {
+		return m.endpoint
+	}
+	if m.region != "" {
+		return "of AWS in " + m.region
+	}
+	return "of AWS"
+}

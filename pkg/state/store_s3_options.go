@@ -1,0 +1,129 @@
+package state
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+)
+
+// Defaults of S3StoreOptions, chosen for an unattended CI job: a healthy S3
+// endpoint answers a GET or a listing in tens of milliseconds, so each
+// deadline is two orders of magnitude above that, and a hung or black-holed
+// endpoint fails the job in about half a minute instead of stalling it until
+// the runner's own timeout.
+const (
+	// DefaultS3ConnectTimeout bounds opening a TCP connection to the
+	// endpoint. It leaves room for two SYN retransmissions (at 1 s and 3 s)
+	// on a lossy network.
+	DefaultS3ConnectTimeout = 10 * time.Second
+	// DefaultS3TLSHandshakeTimeout bounds the TLS handshake, as Go's and the
+	// AWS SDK's own default transports do.
+	DefaultS3TLSHandshakeTimeout = 10 * time.Second
+	// DefaultS3ResponseHeaderTimeout bounds the wait for the response
+	// headers once the request is sent: what a server that accepts the
+	// connection and never answers runs into.
+	DefaultS3ResponseHeaderTimeout = 10 * time.Second
+	// DefaultS3IdleBodyTimeout aborts a read of a response body that makes
+	// no progress for this long. It resets on every byte received, so a
+	// slow but moving transfer of a large checkpoint never trips it.
+	DefaultS3IdleBodyTimeout = 20 * time.Second
+	// DefaultS3MaxAttempts is the number of attempts of one request (the
+	// AWS SDK standard retryer's default), and also the number of times
+	// one object body is fetched when its transfer breaks.
+	DefaultS3MaxAttempts = 3
+	// DefaultS3MaxBackoff caps the delay between two attempts. With three
+	// attempts the standard retryer's jittered backoff stays below it
+	// anyway (at most 50 ms then 100 ms after a 5xx or a connection error,
+	// 1 s then 2 s after throttling); the cap keeps a larger MaxAttempts
+	// bounded too.
+	DefaultS3MaxBackoff = 5 * time.Second
+)
+
+// S3StoreOptions are the deadlines and retry bounds of an S3Store's client.
+// A zero field takes its Default constant.
+//
+// With the defaults, an endpoint that accepts connections and never answers
+// fails a request after MaxAttempts × ResponseHeaderTimeout plus the
+// backoffs: 30 s to 30.15 s (see HangBound). A body that stops sending
+// mid-transfer fails after MaxAttempts × IdleBodyTimeout (60 s) of silence
+// in all, as each fetch of the rest waits IdleBodyTimeout.
+type S3StoreOptions struct {
+	// ConnectTimeout bounds dialing the endpoint.
+	ConnectTimeout time.Duration
+	// TLSHandshakeTimeout bounds the TLS handshake.
+	TLSHandshakeTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for response headers after the
+	// request has been written.
+	ResponseHeaderTimeout time.Duration
+	// IdleBodyTimeout aborts a body read that makes no progress for this
+	// long (the connection's read inactivity window).
+	IdleBodyTimeout time.Duration
+	// MaxAttempts bounds the attempts of one request under the AWS SDK's
+	// standard retryer (throttling, 5xx and connection errors are retried
+	// with jittered exponential backoff), and the fetches of one object
+	// body that breaks mid-transfer (see S3Store.ReadRange).
+	MaxAttempts int
+	// MaxBackoff caps the delay between two attempts.
+	MaxBackoff time.Duration
+}
+
+// DefaultS3StoreOptions returns the options NewS3Store uses.
+func DefaultS3StoreOptions() S3StoreOptions {
+	return S3StoreOptions{}.withDefaults()
+}
+
+// withDefaults fills the zero fields with their defaults.
+func (o S3StoreOptions) withDefaults() S3StoreOptions {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&o.ConnectTimeout, DefaultS3ConnectTimeout)
+	set(&o.TLSHandshakeTimeout, DefaultS3TLSHandshakeTimeout)
+	set(&o.ResponseHeaderTimeout, DefaultS3ResponseHeaderTimeout)
+	set(&o.IdleBodyTimeout, DefaultS3IdleBodyTimeout)
+	set(&o.MaxBackoff, DefaultS3MaxBackoff)
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultS3MaxAttempts
+	}
+	return o
+}
+
+// HangBound is the longest one request to an endpoint that accepts the
+// connection and never answers can take before it fails: every attempt
+// waits ResponseHeaderTimeout, and the standard retryer waits at most
+// 50 ms × 2^(i-1) before retry i of a connection error.
+func (o S3StoreOptions) HangBound() time.Duration {
+	o = o.withDefaults()
+	d := time.Duration(o.MaxAttempts) * o.ResponseHeaderTimeout
+	for i := 1; i < o.MaxAttempts; i++ {
+		d += min(50*time.Millisecond<<(i-1), o.MaxBackoff)
+	}
+	return d
+}
+
+// httpClient returns the SDK HTTP client that enforces the deadlines.
+func (o S3StoreOptions) httpClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = o.ConnectTimeout
+		}).
+		WithTransportOptions(func(t *http.Transport) {
+			t.TLSHandshakeTimeout = o.TLSHandshakeTimeout
+			t.ResponseHeaderTimeout = o.ResponseHeaderTimeout
+		}).
+		WithReadTimeout(o.IdleBodyTimeout)
+}
+
+// retryer returns the AWS SDK standard retryer bounded by the options.
+func (o S3StoreOptions) retryer() aws.Retryer {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = o.MaxAttempts
+		so.MaxBackoff = o.MaxBackoff
+	})
+}
