@@ -239,10 +239,11 @@ func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
 	}
 	defer rc.Close()
 	h, err := DecodeHead(ctx, &countingReader{r: rc, n: &b.bytesRead}, DecodeOptions{MaxSize: b.MaxCheckpointSize, Memory: b.memory})
-	if err != nil {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsupportedVersion) {
 		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
 	}
-	return h, nil
+	// A store's read error names the object already.
+	return h, err
 }
 
 // countingReader adds the bytes read through it to n.

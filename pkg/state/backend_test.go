@@ -622,7 +622,7 @@ func (s failingStore) ReadRange(ctx context.Context, key string, off, n int64) (
 		return struct {
 			io.Reader
 			io.Closer
-		}{io.MultiReader(io.LimitReader(rc, 100), iotest.ErrReader(err)), rc}, nil
+		}{io.MultiReader(io.LimitReader(rc, 100), iotest.ErrReader(fmt.Errorf("reading %s: %w", s.Location(key), err))), rc}, nil
 	}
 	return rc, nil
 }

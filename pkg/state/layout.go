@@ -61,7 +61,7 @@ func DetectLayout(ctx context.Context, s Store) (Layout, error) {
 	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	if err != nil {
-		return Layout{}, fmt.Errorf("reading %s: %w", s.Location(metaKey), err)
+		return Layout{}, err // the store names the object
 	}
 	if len(data) > maxSmallObject {
 		// Pulumi writes "version: 1\n"; a truncated read of a longer

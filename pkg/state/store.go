@@ -25,6 +25,8 @@ type Store interface {
 	List(ctx context.Context, prefix string, recursive bool, fn func(Object) error) error
 	// ReadRange opens n bytes of the object at key, starting at off; n < 0
 	// reads to the end. A missing object is an error wrapping ErrNotFound.
+	// Errors, of the call and of the reader it returns, name the object,
+	// except a context's own error, which is returned bare.
 	ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error)
 	// Location names key for messages: a path or an s3:// URL.
 	Location(key string) string
