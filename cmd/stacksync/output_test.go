@@ -98,6 +98,9 @@ func TestCraftedValuesAreEscaped(t *testing.T) {
 		{name: "audit csv", args: []string{"audit", "--backend", "file://BACKEND", "-o", "csv"}, code: exitOK, stream: "stdout"},
 		{name: "show", args: []string{"show", "dev", "--backend", "file://BACKEND"}, code: exitOK, stream: "stdout"},
 		{name: "show error", args: []string{"show", "nokey", "--backend", "file://BACKEND"}, code: exitOK, stream: "stdout"},
+		// ls prints only names that passed validation; its error line
+		// still escapes what it quotes.
+		{name: "ls error", args: []string{"ls", "--backend", "file://BACKEND/gone\x1b[2J"}, code: exitError, stream: "stderr"},
 		{name: "check", args: []string{"check", "--backend", "file://BACKEND"}, settings: map[string]string{"nokey": "config: {}\n"}, code: exitError, stream: "stdout"},
 	}
 	for _, tt := range tests {
