@@ -10,17 +10,22 @@ import (
 // maxNameLen is Pulumi's limit on project and stack names, in bytes.
 const maxNameLen = 100
 
-// maxQuoted is how many bytes of a name an error message quotes.
-const maxQuoted = 64
+// A name up to maxQuoted bytes is quoted whole in an error message; a
+// longer one is cut to its first cutQuoted bytes.
+const (
+	maxQuoted = 128
+	cutQuoted = 64
+)
 
-// quoteName quotes a name for an error message as %q does, cut to its
-// first maxQuoted bytes (on a character boundary) and marked with its full
-// length when it is longer, so a 5,000-character name is not echoed whole.
+// quoteName quotes a name for an error message as %q does. A name longer
+// than maxQuoted bytes is cut to its first cutQuoted bytes (on a character
+// boundary) and marked with its full length, so a 5,000-character name is
+// not echoed whole, while one just over Pulumi's limit still is.
 func quoteName(s string) string {
 	if len(s) <= maxQuoted {
 		return strconv.Quote(s)
 	}
-	cut := maxQuoted
+	cut := cutQuoted
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -144,10 +144,11 @@ func TestLongNamesAreShortenedInErrors(t *testing.T) {
 func TestQuoteName(t *testing.T) {
 	tests := []struct{ give, want string }{
 		{"dev", `"dev"`},
-		{strings.Repeat("a", 64), `"` + strings.Repeat("a", 64) + `"`},
-		{strings.Repeat("a", 65), `"` + strings.Repeat("a", 64) + `"…(65 bytes)`},
+		{strings.Repeat("a", 101), `"` + strings.Repeat("a", 101) + `"`},
+		{strings.Repeat("a", 128), `"` + strings.Repeat("a", 128) + `"`},
+		{strings.Repeat("a", 129), `"` + strings.Repeat("a", 64) + `"…(129 bytes)`},
 		// A cut never splits a character: 63 bytes of a, then é (2 bytes).
-		{strings.Repeat("a", 63) + "é" + "b", `"` + strings.Repeat("a", 63) + `"…(66 bytes)`},
+		{strings.Repeat("a", 63) + "é" + strings.Repeat("b", 100), `"` + strings.Repeat("a", 63) + `"…(165 bytes)`},
 		{"a\x1bb", `"a\x1bb"`},
 	}
 	for _, tt := range tests {
