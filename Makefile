@@ -45,10 +45,12 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd integration && $(GO) run $(STATICCHECK) ./...
 
-## bench: Go benchmarks of the read path, then whole-process timings of
-## restore and audit against versitygw (figures in docs/performance.md).
+## bench: Go benchmarks of the read path and of restore --all and check
+## over 1,000 to 10,000 stacks, then whole-process timings of restore and
+## audit against versitygw (figures in docs/performance.md).
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench Scaling -benchtime 3x -timeout 60m ./cmd/stacksync
 	cd integration && $(GO) test -run '^$$' -bench RestoreS3 -benchtime 20x .
 	cd integration && $(GO) test -run '^$$' -bench AuditS3 -benchtime 3x -timeout 60m .
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -35,6 +36,7 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs.StringVar(&failOn, "fail-on", "", "exit 3 if any stack's provider is in this comma-separated `LIST` (e.g. passphrase,none)")
 	fs.BoolVar(&history, "history", false, "also read backups and history, and report stacks whose provider changed")
 	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
+	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
 	var failOnSet map[string]bool
 	if err == nil {
@@ -43,23 +45,45 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	switch {
 	case err != nil:
 	case len(pos) > 0:
-		err = usageError{msg: fmt.Sprintf("unexpected argument %q; audit takes only flags", pos[0])}
+		err = usageError{msg: fmt.Sprintf("unexpected argument %q; audit takes only flags", short(pos[0]))}
 	case output != "table" && output != "json" && output != "csv":
-		err = usageError{msg: fmt.Sprintf("--output %q: want table, json or csv", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want table, json or csv", short(output))}
 	case jobs < 1:
 		err = usageError{msg: "-j must be at least 1"}
+	default:
+		err = checkTimeout(*timeout)
 	}
 	if err != nil {
 		return fail(e, err)
 	}
+	ctx, cancel := withTimeout(ctx, *timeout)
+	defer cancel()
 	w, err := openWorkspace(ctx, e, "", backendURL, false)
 	if err != nil {
-		return fail(e, err)
+		return failRun(ctx, e, err)
 	}
 	prog := newProgress(e)
-	reports, err := w.backend.Audit(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history, Progress: prog.update})
+	var done, total atomic.Int64
+	total.Store(-1)
+	count := func(d, t int) {
+		// Workers report out of order; keep the highest count.
+		for {
+			old := done.Load()
+			if int64(d) <= old || done.CompareAndSwap(old, int64(d)) {
+				break
+			}
+		}
+		total.Store(int64(t))
+		prog.update(d, t)
+	}
+	reports, err := w.backend.Audit(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history, Progress: count})
 	prog.finish()
 	if err != nil {
+		// A stopped audit prints no report: a partial one could pass a
+		// policy gate that the full one fails.
+		if c, ok := stopped(ctx, e, int(done.Load()), int(total.Load())); ok {
+			return c
+		}
 		errorLine(e, fmt.Errorf("auditing %s: %w", w.backend.URL.Raw, err))
 		return exitError
 	}
@@ -175,7 +199,7 @@ func writeAuditCSV(w io.Writer, reports []state.StackReport) error {
 		return err
 	}
 	for _, r := range reports {
-		if err := cw.Write(auditRow(r)); err != nil {
+		if err := cw.Write(safeAll(auditRow(r))); err != nil {
 			return err
 		}
 	}
@@ -213,8 +237,8 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 		if r.Error == "" {
 			version = strconv.Itoa(r.CheckpointVersion)
 		}
-		line := strings.Join([]string{project, r.Stack, r.Provider, dash(key), dash(r.Region), dash(r.EncryptedKeySHA),
-			dash(r.Compression), version, locked}, "\t")
+		line := strings.Join(safeAll([]string{project, r.Stack, r.Provider, dash(key), dash(r.Region), dash(r.EncryptedKeySHA),
+			dash(r.Compression), version, locked}), "\t")
 		if history {
 			from := "-"
 			if r.Flipped {
@@ -223,9 +247,9 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 					from += " " + r.PreviousSecretsProvider
 				}
 			}
-			line += "\t" + from
+			line += "\t" + safe(from)
 		}
-		fmt.Fprintln(tw, line+"\t"+dash(oneLine(r.Error)))
+		fmt.Fprintln(tw, line+"\t"+safe(dash(r.Error)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -256,8 +280,6 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 	_, err := fmt.Fprintln(w, line)
 	return err
 }
-
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 // progress reports an audit's progress on stderr when stderr is a terminal,
 // NO_COLOR is unset, and there are more than 50 stacks.

@@ -30,7 +30,7 @@ func unifiedDiff(name string, a, b []byte) string {
 		}
 	}
 	var sb strings.Builder
-	from, to := "a/"+name, "b/"+name
+	from, to := "a/"+safe(name), "b/"+safe(name)
 	if len(a) == 0 {
 		from = "/dev/null"
 	}
@@ -90,13 +90,16 @@ func splitLines(s string) []string {
 }
 
 // shown returns line if it is an entry of one of the three secrets provider
-// keys, else a placeholder.
+// keys, with control characters escaped, else a placeholder.
 func shown(line string) string {
 	t := strings.TrimLeft(line, " \t\ufeff")
 	t = strings.TrimPrefix(t, "\"")
 	for _, k := range []string{settings.KeySecretsProvider, settings.KeyEncryptedKey, settings.KeyEncryptionSalt} {
 		if rest, ok := strings.CutPrefix(t, k); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "\":")) {
-			return line
+			// The line's own text, then the newline (and the marker
+			// splitLines adds) as they are.
+			text, end, _ := strings.Cut(line, "\n")
+			return safe(text) + "\n" + end
 		}
 	}
 	return "(a line holding other settings, not shown)\n"

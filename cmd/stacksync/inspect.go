@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,25 +23,29 @@ func lsCmd(ctx context.Context, args []string, e *env) int {
 	fs.Var(&projects, "project", "list only this project (repeatable)")
 	fs.StringVar(&output, "output", "text", "output format: text or json")
 	fs.StringVar(&output, "o", "text", "shorthand for --output")
+	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
 	switch {
 	case err != nil:
 	case len(pos) > 0:
-		err = usageError{msg: fmt.Sprintf("unexpected argument %q; ls takes only flags", pos[0])}
+		err = usageError{msg: fmt.Sprintf("unexpected argument %q; ls takes only flags", short(pos[0]))}
 	case output != "text" && output != "json":
-		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
+	default:
+		err = checkTimeout(*timeout)
 	}
 	if err != nil {
 		return fail(e, err)
 	}
+	ctx, cancel := withTimeout(ctx, *timeout)
+	defer cancel()
 	w, err := openWorkspace(ctx, e, "", backendURL, false)
 	if err != nil {
-		return fail(e, err)
+		return failRun(ctx, e, err)
 	}
 	l, err := w.backend.ListStacks(ctx, projects...)
 	if err != nil {
-		errorLine(e, fmt.Errorf("listing %s: %w", w.backend.URL.Raw, err))
-		return exitError
+		return failRun(ctx, e, fmt.Errorf("listing %s: %w", w.backend.URL.Raw, err))
 	}
 	names := make([]string, 0, len(l.Stacks))
 	for _, s := range l.Stacks {
@@ -62,7 +67,7 @@ func lsCmd(ctx context.Context, args []string, e *env) int {
 		return encodeJSON(e, out)
 	}
 	for _, n := range names {
-		fmt.Fprintln(e.stdout, n)
+		fmt.Fprintln(e.stdout, safe(n))
 	}
 	return exitOK
 }
@@ -70,26 +75,32 @@ func lsCmd(ctx context.Context, args []string, e *env) int {
 // showCmd shows one stack in full.
 func showCmd(ctx context.Context, args []string, e *env) int {
 	fs := newFlagSet("show", e)
-	var backendURL, output, dir string
+	var backendURL, output string
+	var dir dirFlag
 	fs.StringVar(&backendURL, "backend", "", "backend `URL`")
-	fs.StringVar(&dir, "cwd", "", "run as if in `DIR`")
-	fs.StringVar(&dir, "C", "", "shorthand for --cwd")
+	fs.Var(&dir, "cwd", "run as if in `DIR`")
+	fs.Var(&dir, "C", "shorthand for --cwd")
 	fs.StringVar(&output, "output", "text", "output format: text or json")
 	fs.StringVar(&output, "o", "text", "shorthand for --output")
+	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
 	switch {
 	case err != nil:
 	case len(pos) != 1:
 		err = usageError{msg: "show takes one stack: stacksync show [project/]STACK"}
 	case output != "text" && output != "json":
-		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
+		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
+	default:
+		err = checkTimeout(*timeout)
 	}
 	if err != nil {
 		return fail(e, err)
 	}
-	w, err := openWorkspace(ctx, e, dir, backendURL, false)
+	ctx, cancel := withTimeout(ctx, *timeout)
+	defer cancel()
+	w, err := openWorkspace(ctx, e, string(dir), backendURL, false)
 	if err != nil {
-		return fail(e, err)
+		return failRun(ctx, e, err)
 	}
 	proj := ""
 	if w.project != nil {
@@ -104,8 +115,7 @@ func showCmd(ctx context.Context, args []string, e *env) int {
 		if errors.Is(err, state.ErrStackNotFound) {
 			err = stackNotFound(ctx, w, ref, err)
 		}
-		errorLine(e, err)
-		return exitError
+		return failRun(ctx, e, err)
 	}
 	if output == "json" {
 		return encodeJSON(e, d)
@@ -169,22 +179,22 @@ func printDetail(e *env, d *stackDetail) {
 	if d.Project != "" {
 		name = d.Project + "/" + d.Stack
 	}
-	fmt.Fprintf(out, "stack:        %s\n", name)
-	fmt.Fprintf(out, "provider:     %s\n", d.Provider)
+	fmt.Fprintf(out, "stack:        %s\n", safe(name))
+	fmt.Fprintf(out, "provider:     %s\n", safe(d.Provider))
 	if d.SecretsProvider != "" {
-		fmt.Fprintf(out, "url:          %s\n", d.SecretsProvider)
+		fmt.Fprintf(out, "url:          %s\n", safe(d.SecretsProvider))
 	}
 	if d.Key != "" {
-		fmt.Fprintf(out, "key:          %s\n", d.Key)
+		fmt.Fprintf(out, "key:          %s\n", safe(d.Key))
 	}
 	if d.Region != "" {
-		fmt.Fprintf(out, "region:       %s\n", d.Region)
+		fmt.Fprintf(out, "region:       %s\n", safe(d.Region))
 	}
 	if d.EncryptedKeySHA != "" {
-		fmt.Fprintf(out, "data key:     sha256 %s…\n", d.EncryptedKeySHA)
+		fmt.Fprintf(out, "data key:     sha256 %s…\n", safe(d.EncryptedKeySHA))
 	}
-	fmt.Fprintf(out, "object:       %s\n", d.Object)
-	fmt.Fprintf(out, "              %d bytes, %s, checkpoint version %d, modified %s\n", d.Size, d.Compression, d.CheckpointVersion, d.LastModified.UTC().Format(time.RFC3339))
+	fmt.Fprintf(out, "object:       %s\n", safe(d.Object))
+	fmt.Fprintf(out, "              %d bytes, %s, checkpoint version %d, modified %s\n", d.Size, safe(d.Compression), d.CheckpointVersion, d.LastModified.UTC().Format(time.RFC3339))
 	if d.Legacy {
 		fmt.Fprintln(out, "layout:       legacy (pulumi v3.274+ refuses it without PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR; run pulumi state upgrade)")
 	}
@@ -194,10 +204,10 @@ func printDetail(e *env, d *stackDetail) {
 		fmt.Fprintf(out, "locks:        %d\n", len(d.Locks))
 		for _, l := range d.Locks {
 			if l.Username == "" {
-				fmt.Fprintf(out, "  %s (unreadable)\n", l.Key)
+				fmt.Fprintf(out, "  %s (unreadable)\n", safe(l.Key))
 				continue
 			}
-			fmt.Fprintf(out, "  %s@%s pid %d since %s\n", l.Username, l.Hostname, l.PID, l.Timestamp.UTC().Format(time.RFC3339))
+			fmt.Fprintf(out, "  %s@%s pid %d since %s\n", safe(l.Username), safe(l.Hostname), l.PID, l.Timestamp.UTC().Format(time.RFC3339))
 		}
 	}
 	if len(d.History) == 0 {
@@ -209,7 +219,7 @@ func printDetail(e *env, d *stackDetail) {
 		what := h.Provider
 		switch {
 		case h.Error != "":
-			what += " (" + oneLine(h.Error) + ")"
+			what += " (" + h.Error + ")"
 		case h.Key != "":
 			what += " " + h.Key
 		case h.SecretsProvider != "":
@@ -218,7 +228,7 @@ func printDetail(e *env, d *stackDetail) {
 		if h.Fingerprint != "" {
 			what += " data key " + h.Fingerprint
 		}
-		fmt.Fprintf(out, "  %s  %-7s  %s\n", h.Time.Format(time.RFC3339), h.Kind, what)
+		fmt.Fprintf(out, "  %s  %-7s  %s\n", h.Time.Format(time.RFC3339), h.Kind, safe(what))
 	}
 }
 
@@ -241,13 +251,22 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 	fset.BoolVar(&allStacks, "all-stacks", false, "also report backend stacks of each project that have no settings file")
 	fset.StringVar(&output, "output", "text", "output format: text or json")
 	fset.StringVar(&output, "o", "text", "shorthand for --output")
+	timeout := addTimeout(fset)
 	dirs, err := parseArgs(fset, args)
-	if err == nil && output != "text" && output != "json" {
-		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
+	switch {
+	case err != nil:
+	case output != "text" && output != "json":
+		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
+	case slices.Contains(dirs, ""):
+		err = usageError{msg: "check: an empty directory argument; leave it out to check the current directory"}
+	default:
+		err = checkTimeout(*timeout)
 	}
 	if err != nil {
 		return fail(e, err)
 	}
+	ctx, cancel := withTimeout(ctx, *timeout)
+	defer cancel()
 	if len(dirs) == 0 {
 		dirs = []string{"."}
 	}
@@ -259,7 +278,23 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 		Detail  string `json:"detail,omitempty"`
 	}
 	var findings []finding
-	code := exitOK
+	// add records a finding; text goes out finding by finding, so an
+	// interrupt leaves those found on the screen.
+	add := func(f finding) {
+		findings = append(findings, f)
+		if output == "json" {
+			return
+		}
+		where := f.File
+		if where == "" {
+			where = f.Project + "/" + f.Stack
+		}
+		if f.Detail == "" {
+			fmt.Fprintf(e.stdout, "%s: %s\n", safe(where), f.Status)
+		} else {
+			fmt.Fprintf(e.stdout, "%s: %s: %s\n", safe(where), f.Status, safe(f.Detail))
+		}
+	}
 	// A directory that cannot be walked is reported like any other
 	// finding; it does not hide the others.
 	var projects []string
@@ -269,8 +304,7 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 		}
 		found, err := settings.FindProjects(d)
 		if err != nil {
-			findings = append(findings, finding{Project: d, Status: "error", Detail: err.Error()})
-			code = exitError
+			add(finding{Project: d, Status: "error", Detail: err.Error()})
 		}
 		projects = append(projects, found...)
 	}
@@ -279,25 +313,55 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 		return exitError
 	}
 
+	// First every project's workspace and settings files, so that the
+	// count of stacks is known before any is read.
+	type checkProject struct {
+		w     *workspace
+		files []string
+	}
+	var work []checkProject
+	total := 0
 	backends := map[string]*state.Backend{}
 	for _, dir := range projects {
 		w, err := openCheckWorkspace(ctx, e, dir, backendURL, backends)
 		if err != nil {
-			findings = append(findings, finding{Project: dir, Status: "error", Detail: err.Error()})
-			code = exitError
+			if c, ok := stopped(ctx, e, 0, -1); ok {
+				return c
+			}
+			add(finding{Project: dir, Status: "error", Detail: err.Error()})
 			continue
 		}
-		proj := w.project.Name
 		files, err := w.project.SettingsFiles()
 		if err != nil {
-			findings = append(findings, finding{Project: proj, Status: "error", Detail: err.Error()})
-			code = exitError
+			add(finding{Project: w.project.Name, Status: "error", Detail: err.Error()})
 			continue
 		}
+		work = append(work, checkProject{w, files})
+		total += len(files)
+	}
+
+	// cut is set when a stop (interrupt or --timeout) cut the check short.
+	done, cut := 0, false
+	for _, cp := range work {
+		w, proj := cp.w, cp.w.project.Name
+		if cut = ctx.Err() != nil; cut {
+			break
+		}
+		if len(cp.files) > 1 {
+			// One listing of the lock files answers for every stack.
+			_ = w.loadLocks(ctx)
+		}
 		have := map[string]bool{}
-		for _, stack := range files {
+		for _, stack := range cp.files {
+			if cut = ctx.Err() != nil; cut {
+				break
+			}
 			have[stack] = true
 			r := restoreOne(ctx, w, state.StackRef{Project: proj, Name: stack}, false, true)
+			if cut = r.Action == "error" && ctx.Err() != nil; cut {
+				break
+			}
+			done++
 			f := finding{Project: proj, Stack: stack, File: relPath(e.cwd, r.File)}
 			switch {
 			case r.Action == "unchanged":
@@ -311,23 +375,29 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 			default:
 				f.Status, f.Detail = "missing-fields", "lacks "+strings.Join(append(r.Set, r.Removed...), ", ")+" ("+r.Provider+")"
 			}
-			findings = append(findings, f)
+			add(f)
+		}
+		if cut {
+			break
 		}
 		if allStacks {
 			l, err := w.backend.ListStacks(ctx, proj)
 			if err != nil {
-				findings = append(findings, finding{Project: proj, Status: "error", Detail: err.Error()})
-				code = exitError
+				if cut = ctx.Err() != nil; cut {
+					break
+				}
+				add(finding{Project: proj, Status: "error", Detail: err.Error()})
 				continue
 			}
 			for _, s := range l.Stacks {
 				if (s.Legacy && !l.Layout.Legacy) || have[s.Ref.Name] {
 					continue
 				}
-				findings = append(findings, finding{Project: proj, Stack: s.Ref.Name, Status: "no-file", Detail: "the backend holds this stack but there is no settings file"})
+				add(finding{Project: proj, Stack: s.Ref.Name, Status: "no-file", Detail: "the backend holds this stack but there is no settings file"})
 			}
 		}
 	}
+	code := exitOK
 	for _, f := range findings {
 		switch f.Status {
 		case "ok":
@@ -339,6 +409,8 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 			}
 		}
 	}
+	// On a stop, the output holds the findings so far: in JSON, an array
+	// of them, still valid JSON.
 	if output == "json" {
 		if findings == nil {
 			findings = []finding{}
@@ -346,17 +418,10 @@ func checkCmd(ctx context.Context, args []string, e *env) int {
 		if c := encodeJSON(e, findings); c != exitOK {
 			return c
 		}
-		return code
 	}
-	for _, f := range findings {
-		where := f.File
-		if where == "" {
-			where = f.Project + "/" + f.Stack
-		}
-		if f.Detail == "" {
-			fmt.Fprintf(e.stdout, "%s: %s\n", where, f.Status)
-		} else {
-			fmt.Fprintf(e.stdout, "%s: %s: %s\n", where, f.Status, oneLine(f.Detail))
+	if cut {
+		if c, ok := stopped(ctx, e, done, total); ok {
+			return c
 		}
 	}
 	return code

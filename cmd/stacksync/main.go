@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/stacksync/stacksync/pkg/settings"
 	"github.com/stacksync/stacksync/pkg/state"
@@ -27,6 +28,9 @@ const (
 	exitUsage    = 2
 	exitDrift    = 3 // --check, check or --fail-on found something
 	exitConflict = 4
+	// exitInterrupted is the shell's code for a process SIGINT ended:
+	// 128 + 2. stacksync exits with it on SIGINT and SIGTERM alike.
+	exitInterrupted = 130
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -36,12 +40,15 @@ const usage = `stacksync restores and audits the secrets provider of Pulumi DIY 
 
 Usage:
   stacksync restore [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
-                    [--check] [--dry-run] [--force] [-o|--output text|json] [STACK]...
+                    [--check] [--dry-run] [--force] [-o|--output text|json]
+                    [--timeout DURATION] [STACK]...
   stacksync audit   [--backend URL] [--project P]... [-o table|json|csv] [--fail-on LIST]
-                    [--history] [-j N]
-  stacksync ls      [--backend URL] [--project P]... [-o text|json]
+                    [--history] [-j N] [--timeout DURATION]
+  stacksync ls      [--backend URL] [--project P]... [-o text|json] [--timeout DURATION]
   stacksync show    [project/]STACK [--backend URL] [-C DIR] [-o text|json]
+                    [--timeout DURATION]
   stacksync check   [DIR]... [--backend URL] [--all-stacks] [-o text|json]
+                    [--timeout DURATION]
   stacksync version
 
 Run "stacksync COMMAND -h" for a command's flags.
@@ -49,6 +56,12 @@ Run "stacksync COMMAND -h" for a command's flags.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal stops the command gracefully; a second one, with
+	// the handler gone, ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], newEnv(os.Stdout, os.Stderr))
 	stop()
 	os.Exit(code)
@@ -87,13 +100,20 @@ func run(ctx context.Context, args []string, e *env) int {
 	case "check":
 		return checkCmd(ctx, rest, e)
 	case "version", "--version":
+		if len(rest) > 0 {
+			if rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help" {
+				fmt.Fprintln(e.stdout, "Usage: stacksync version")
+				return exitOK
+			}
+			return fail(e, usageError{msg: fmt.Sprintf("version takes no arguments, got %q", short(rest[0]))})
+		}
 		fmt.Fprintln(e.stdout, "stacksync", version)
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(e.stderr, "stacksync: unknown command %q\n\n%s", cmd, usage)
+	fmt.Fprintf(e.stderr, "stacksync: unknown command %q\n\n%s", short(cmd), usage)
 	return exitUsage
 }
 
@@ -136,6 +156,20 @@ func newFlagSet(name string, e *env) *flag.FlagSet {
 	return fs
 }
 
+// dirFlag is a directory flag (-C, --cwd) that refuses an empty value: an
+// unset variable in `-C "$DIR"` must not silently mean the current
+// directory.
+type dirFlag string
+
+func (d *dirFlag) String() string { return string(*d) }
+func (d *dirFlag) Set(v string) error {
+	if v == "" {
+		return errors.New("empty directory; leave the flag out to use the current directory")
+	}
+	*d = dirFlag(v)
+	return nil
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -148,6 +182,39 @@ type workspace struct {
 	dir     string
 	project *settings.Project
 	backend *state.Backend
+	// locked is the backend's locked stacks from one listing (loadLocks);
+	// nil until loaded, when isLocked asks per stack.
+	locked map[state.StackRef]bool
+	legacy bool // the backend is in the legacy layout
+}
+
+// loadLocks lists the backend's lock files once, so that isLocked answers
+// for many stacks without a listing each.
+func (w *workspace) loadLocks(ctx context.Context) error {
+	layout, err := w.backend.Layout(ctx)
+	if err != nil {
+		return err
+	}
+	locked, err := w.backend.LockedStacks(ctx)
+	if err != nil {
+		return err
+	}
+	w.locked, w.legacy = locked, layout.Legacy
+	return nil
+}
+
+// isLocked reports whether ref has a lock file. A lock that cannot be
+// listed counts as none: the lock only adds a warning.
+func (w *workspace) isLocked(ctx context.Context, ref state.StackRef) bool {
+	if w.locked == nil {
+		locks, err := w.backend.Locks(ctx, ref)
+		return err == nil && len(locks) > 0
+	}
+	if w.legacy {
+		// A legacy lock's key names no project.
+		return w.locked[state.StackRef{Name: ref.Name}]
+	}
+	return w.locked[ref]
 }
 
 // openWorkspace finds the Pulumi project from dir (required when
@@ -210,9 +277,10 @@ func (w *workspace) openBackend(ctx context.Context, e *env, flagURL string, cac
 	return nil
 }
 
-// errorLine prints err as the one line the user sees.
+// errorLine prints err as the one line the user sees, with control
+// characters from state or files escaped.
 func errorLine(e *env, err error) {
-	fmt.Fprintf(e.stderr, "stacksync: %v\n", err)
+	fmt.Fprintf(e.stderr, "stacksync: %s\n", safe(err.Error()))
 }
 
 // fail prints err as the one line the user sees and returns its exit code:
@@ -232,4 +300,71 @@ func exitFor(err error) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// defaultTimeout bounds a whole command that touches a backend unless
+// --timeout says otherwise: well above a restore or an audit of thousands
+// of stacks, well below the hour a CI job is commonly given.
+const defaultTimeout = 10 * time.Minute
+
+// timeoutError is the cause of a command's context whose --timeout passed.
+type timeoutError struct{ d time.Duration }
+
+func (t timeoutError) Error() string { return "timed out after " + t.d.String() }
+
+// Unwrap makes a timeout match context.DeadlineExceeded.
+func (t timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// addTimeout registers --timeout on fs.
+func addTimeout(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("timeout", defaultTimeout, "give up after `DURATION` (e.g. 90s, 5m); 0 for no limit")
+}
+
+// checkTimeout refuses a negative --timeout.
+func checkTimeout(d time.Duration) error {
+	if d < 0 {
+		return usageError{msg: fmt.Sprintf("--timeout %s: want a positive duration, or 0 for no limit", d)}
+	}
+	return nil
+}
+
+// withTimeout returns the context a command runs under: ctx bounded by
+// the --timeout d (none when d is 0).
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, d, timeoutError{d})
+}
+
+// stopped reports whether the command's ctx was stopped, by an interrupt
+// (SIGINT, SIGTERM) or by its --timeout, and if so prints the one line
+// that says so and returns the exit code: 130 for an interrupt, 1 for a
+// timeout. done and total count the stacks; a negative total is unknown.
+// The line never lists the stacks left undone.
+func stopped(ctx context.Context, e *env, done, total int) (int, bool) {
+	if ctx.Err() == nil {
+		return 0, false
+	}
+	progress := ""
+	if total >= 0 {
+		progress = fmt.Sprintf(": %d of %d stacks done", done, total)
+	}
+	var t timeoutError
+	if errors.As(context.Cause(ctx), &t) {
+		fmt.Fprintf(e.stderr, "stacksync: %s (--timeout)%s; raise --timeout, or check that the backend answers\n", t, progress)
+		return exitError, true
+	}
+	fmt.Fprintf(e.stderr, "stacksync: interrupted%s\n", progress)
+	return exitInterrupted, true
+}
+
+// failRun is fail for an error met while the command ran: when the
+// command was stopped, the error is most likely the stop's, so it prints
+// the stop's line instead.
+func failRun(ctx context.Context, e *env, err error) int {
+	if code, ok := stopped(ctx, e, 0, -1); ok {
+		return code
+	}
+	return fail(e, err)
 }

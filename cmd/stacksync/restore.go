@@ -47,48 +47,69 @@ type restoreResult struct {
 func restoreCmd(ctx context.Context, args []string, e *env) int {
 	fs := newFlagSet("restore", e)
 	var stacks stringList
-	var dir, backendURL, output string
+	var dir dirFlag
+	var backendURL, output string
 	var all, check, dryRun, force bool
 	fs.Var(&stacks, "stack", "stack to restore (repeatable)")
 	fs.Var(&stacks, "s", "shorthand for --stack")
 	fs.BoolVar(&all, "all", false, "restore every stack of the project the backend holds")
-	fs.StringVar(&dir, "cwd", "", "run as if in `DIR`")
-	fs.StringVar(&dir, "C", "", "shorthand for --cwd")
+	fs.Var(&dir, "cwd", "run as if in `DIR`")
+	fs.Var(&dir, "C", "shorthand for --cwd")
 	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
 	fs.BoolVar(&check, "check", false, "write nothing; exit 3 if any settings file is missing or differs from state")
 	fs.BoolVar(&dryRun, "dry-run", false, "write nothing; print the diff of what would change")
 	fs.BoolVar(&force, "force", false, "replace values that differ from state")
 	fs.StringVar(&output, "output", "text", "output format: text or json")
 	fs.StringVar(&output, "o", "text", "shorthand for --output")
+	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
 	if err == nil {
 		stacks = append(stacks, pos...)
 		switch {
 		case output != "text" && output != "json":
-			err = usageError{msg: fmt.Sprintf("--output %q: want text or json", output)}
+			err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
 		case all && len(stacks) > 0:
 			err = usageError{msg: "give stacks or --all, not both"}
 		case !all && len(stacks) == 0:
 			err = usageError{msg: "no stack given: name stacks (-s NAME or positional) or pass --all"}
+		default:
+			err = checkTimeout(*timeout)
 		}
 	}
 	if err != nil {
 		return fail(e, err)
 	}
+	ctx, cancel := withTimeout(ctx, *timeout)
+	defer cancel()
 
-	w, err := openWorkspace(ctx, e, dir, backendURL, true)
+	w, err := openWorkspace(ctx, e, string(dir), backendURL, true)
 	if err != nil {
-		return fail(e, err)
+		return failRun(ctx, e, err)
 	}
 	refs, err := restoreTargets(ctx, w, stacks, all)
 	if err != nil {
-		return fail(e, err)
+		return failRun(ctx, e, err)
+	}
+	if len(refs) > 1 {
+		// One listing of the lock files answers for every stack.
+		if err := w.loadLocks(ctx); err != nil {
+			return failRun(ctx, e, err)
+		}
 	}
 
-	var results []restoreResult
-	code := exitOK
+	var results []restoreResult // for JSON
+	done, code := 0, exitOK
 	for _, ref := range refs {
+		// Once stopped, start no other stack. A stack whose restore the
+		// stop cut short wrote nothing (the write is one atomic rename,
+		// done after every read), so it is not reported at all.
+		if ctx.Err() != nil {
+			break
+		}
 		r := restoreOne(ctx, w, ref, force, check || dryRun)
+		if r.Action == "error" && ctx.Err() != nil {
+			break
+		}
 		if errors.Is(r.err, state.ErrStackNotFound) {
 			r.err = stackNotFound(ctx, w, ref, r.err)
 			r.Error = r.err.Error()
@@ -96,7 +117,7 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		if dryRun && r.Action != "unchanged" && r.Action != "error" && r.Action != "conflict" {
 			r.Diff = unifiedDiff(relPath(w.dir, r.File), r.before, r.after)
 		}
-		results = append(results, r)
+		done++
 		switch {
 		case r.Action == "error":
 			code = exitError
@@ -105,8 +126,18 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		case check && r.Action != "unchanged" && code == exitOK:
 			code = exitDrift
 		}
+		// Text goes out stack by stack, so an interrupt leaves the lines
+		// of the stacks done on the screen.
+		if output != "json" {
+			printRestore(e, w, r, check, dryRun)
+			printWarnings(e, r, false)
+			continue
+		}
+		r.before, r.after = nil, nil
+		results = append(results, r)
 	}
 
+	// JSON is one array of the stacks done, valid JSON after a stop too.
 	if output == "json" {
 		if results == nil {
 			results = []restoreResult{}
@@ -114,23 +145,30 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		if c := encodeJSON(e, results); c != exitOK {
 			return c
 		}
-	} else {
 		for _, r := range results {
-			printRestore(e, w, r, check, dryRun)
+			printWarnings(e, r, true)
 		}
 	}
-	for _, r := range results {
-		if r.Locked {
-			fmt.Fprintf(e.stderr, "stacksync: warning: stack %s has a lock file; an update may be running, so its checkpoint may be about to change\n", r.Stack)
-		}
-		if r.Legacy {
-			fmt.Fprintf(e.stderr, "stacksync: warning: stack %s is in the legacy (non-project) layout, which pulumi v3.274+ refuses unless PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR=true; run pulumi state upgrade\n", r.Stack)
-		}
-		if r.Action == "error" && output == "json" {
-			fmt.Fprintf(e.stderr, "stacksync: %s\n", r.Error)
+	if done < len(refs) {
+		if c, ok := stopped(ctx, e, done, len(refs)); ok {
+			return c
 		}
 	}
 	return code
+}
+
+// printWarnings prints r's warnings on stderr, and with errors set its
+// error too (which text output prints with the result).
+func printWarnings(e *env, r restoreResult, errors bool) {
+	if r.Locked {
+		fmt.Fprintf(e.stderr, "stacksync: warning: stack %s has a lock file; an update may be running, so its checkpoint may be about to change\n", safe(r.Stack))
+	}
+	if r.Legacy {
+		fmt.Fprintf(e.stderr, "stacksync: warning: stack %s is in the legacy (non-project) layout, which pulumi v3.274+ refuses unless PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR=true; run pulumi state upgrade\n", safe(r.Stack))
+	}
+	if errors && r.Action == "error" {
+		fmt.Fprintf(e.stderr, "stacksync: %s\n", safe(r.Error))
+	}
 }
 
 // restoreTargets turns the stack arguments (or --all) into references.
@@ -167,7 +205,7 @@ func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool
 		}
 		seen[ref] = true
 		if ref.Project != proj {
-			return nil, usageError{msg: fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", s, ref.Project, w.project.Path, proj)}
+			return nil, usageError{msg: fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", short(s), ref.Project, w.project.Path, proj)}
 		}
 		refs = append(refs, ref)
 	}
@@ -209,9 +247,7 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		return fail(fmt.Errorf("stack %s: %s: %w; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Source.Key), err))
 	}
 	r.Legacy = res.Stack.Legacy
-	if locks, err := w.backend.Locks(ctx, ref); err == nil && len(locks) > 0 {
-		r.Locked = true
-	}
+	r.Locked = w.isLocked(ctx, ref)
 
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -270,7 +306,7 @@ func stackNotFound(ctx context.Context, w *workspace, ref state.StackRef, err er
 }
 
 func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
-	file := relPath(w.dir, r.File)
+	file := safe(relPath(w.dir, r.File))
 	what := r.Provider
 	if r.Key != "" {
 		what += " " + r.Key
@@ -278,12 +314,14 @@ func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
 	if r.Source == "backup" || r.Source == "history" {
 		what += ", from " + r.Source + " " + r.SourceObject
 	}
+	what = safe(what)
+	stack := safe(r.Stack)
 	switch r.Action {
 	case "error":
-		fmt.Fprintf(e.stderr, "stacksync: %s\n", r.Error)
+		fmt.Fprintf(e.stderr, "stacksync: %s\n", safe(r.Error))
 		return
 	case "conflict":
-		fmt.Fprintf(e.stdout, "%s: conflict: %s in %s differs from state (%s); refusing to change the file", r.Stack, strings.Join(r.Conflicts, ", "), file, what)
+		fmt.Fprintf(e.stdout, "%s: conflict: %s in %s differs from state (%s); refusing to change the file", stack, strings.Join(safeAll(r.Conflicts), ", "), file, what)
 		if r.SecureValues > 0 {
 			fmt.Fprintf(e.stdout, "; %d secure config value(s) in it were encrypted with the present value and would be unreadable after --force", r.SecureValues)
 		}
@@ -297,7 +335,7 @@ func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
 	case check || dryRun:
 		verb = "would be " + r.Action
 	}
-	fmt.Fprintf(e.stdout, "%s: %s %s (%s)\n", r.Stack, verb, file, what)
+	fmt.Fprintf(e.stdout, "%s: %s %s (%s)\n", stack, verb, file, what)
 	if r.Diff != "" {
 		fmt.Fprint(e.stdout, r.Diff)
 	}

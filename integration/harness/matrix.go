@@ -22,26 +22,63 @@ type Cell struct {
 	Scenario    string // the test that exercised it
 }
 
-var matrix struct {
-	sync.Mutex
-	cells map[Cell]bool // cell → passed
+// outcome is how the tests that recorded a cell ended, worst first when
+// ordered: a cell is no better than its worst test.
+type outcome int
+
+const (
+	outcomePass outcome = iota
+	outcomeSkip
+	outcomeFail
+)
+
+// String is the outcome as the table's result column shows it.
+func (o outcome) String() string {
+	switch o {
+	case outcomeFail:
+		return "**FAIL**"
+	case outcomeSkip:
+		return "skipped"
+	}
+	return "pass"
 }
 
+// outcomeOf is t's outcome once it has ended. A test that skipped after a
+// failure is a failure.
+func outcomeOf(t testing.TB) outcome {
+	switch {
+	case t.Failed():
+		return outcomeFail
+	case t.Skipped():
+		return outcomeSkip
+	}
+	return outcomePass
+}
+
+// matrixCells collects the cells of one run.
+type matrixCells struct {
+	sync.Mutex
+	cells map[Cell]outcome
+}
+
+var matrix matrixCells
+
 // RecordCell records c as exercised by t: when t ends, the cell is marked
-// pass or fail by t's outcome. A cell recorded by several tests passes only
-// if all of them pass.
-func RecordCell(t testing.TB, c Cell) {
+// pass, skipped or fail by t's outcome. A cell recorded by several tests
+// passes only if all of them pass; a skipped test never makes a cell pass.
+func RecordCell(t testing.TB, c Cell) { matrix.record(t, c) }
+
+func (m *matrixCells) record(t testing.TB, c Cell) {
 	if c.Scenario == "" {
 		c.Scenario = t.Name()
 	}
 	t.Cleanup(func() {
-		matrix.Lock()
-		defer matrix.Unlock()
-		if matrix.cells == nil {
-			matrix.cells = map[Cell]bool{}
+		m.Lock()
+		defer m.Unlock()
+		if m.cells == nil {
+			m.cells = map[Cell]outcome{}
 		}
-		prev, seen := matrix.cells[c]
-		matrix.cells[c] = !t.Failed() && (!seen || prev)
+		m.cells[c] = max(m.cells[c], outcomeOf(t))
 	})
 }
 
@@ -61,8 +98,13 @@ func writeMatrix() error {
 	if err != nil {
 		return err
 	}
-	cells := make([]Cell, 0, len(matrix.cells))
-	for c := range matrix.cells {
+	return os.WriteFile(filepath.Join(dir, "docs", "compatibility.md"), []byte(renderMatrix(matrix.cells)), 0o644)
+}
+
+// renderMatrix renders docs/compatibility.md from the cells of a run.
+func renderMatrix(outcomes map[Cell]outcome) string {
+	cells := make([]Cell, 0, len(outcomes))
+	for c := range outcomes {
 		cells = append(cells, c)
 	}
 	sort.Slice(cells, func(i, j int) bool {
@@ -78,14 +120,11 @@ func writeMatrix() error {
 	sb.WriteString("# Compatibility matrix\n\n")
 	sb.WriteString("Written by the end-to-end suite (`make test`, `integration/`) on every full run; do not edit by hand.\n")
 	sb.WriteString("Each row: the real pulumi CLI at that version wrote the state, `stacksync restore` restored the settings\n")
-	sb.WriteString("file, and pulumi v" + strings.TrimPrefix(PulumiVersion, "v") + " (and the writing version) then read the stack's secrets without a passphrase prompt.\n\n")
+	sb.WriteString("file, and pulumi v" + strings.TrimPrefix(PulumiVersion, "v") + " (and the writing version) then read the stack's secrets without a passphrase prompt.\n")
+	sb.WriteString("A row marked skipped was not exercised in that run (a tool or a server was missing), so it proves nothing.\n\n")
 	sb.WriteString("| pulumi | provider | compression | layout | backend | scenario | result |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
-		res := "pass"
-		if !matrix.cells[c] {
-			res = "**FAIL**"
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Pulumi, c.Provider, c.Compression, c.Layout, c.Backend, c.Scenario, res)
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Pulumi, c.Provider, c.Compression, c.Layout, c.Backend, c.Scenario, outcomes[c])
 	}
-	return os.WriteFile(filepath.Join(dir, "docs", "compatibility.md"), []byte(sb.String()), 0o644)
+	return sb.String()
 }

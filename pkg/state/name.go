@@ -2,11 +2,35 @@ package state
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxNameLen is Pulumi's limit on project and stack names, in bytes.
 const maxNameLen = 100
+
+// A name up to maxQuoted bytes is quoted whole in an error message; a
+// longer one is cut to its first cutQuoted bytes.
+const (
+	maxQuoted = 128
+	cutQuoted = 64
+)
+
+// quoteName quotes a name for an error message as %q does. A name longer
+// than maxQuoted bytes is cut to its first cutQuoted bytes (on a character
+// boundary) and marked with its full length, so a 5,000-character name is
+// not echoed whole, while one just over Pulumi's limit still is.
+func quoteName(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := cutQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(s[:cut]), len(s))
+}
 
 // StackRef names one stack of a DIY backend. Project is empty for a stack in
 // the legacy (non-project) layout.
@@ -51,11 +75,11 @@ func ValidateName(what, name string) error {
 	case name == "":
 		return fmt.Errorf("%w: %s name %q is empty", ErrInvalidName, what, name)
 	case len(name) > maxNameLen:
-		return fmt.Errorf("%w: %s name %q is longer than %d bytes", ErrInvalidName, what, name, maxNameLen)
+		return fmt.Errorf("%w: %s name %s is longer than %d bytes", ErrInvalidName, what, quoteName(name), maxNameLen)
 	case what == "stack" && strings.Contains(name, "/"):
-		return fmt.Errorf("%w: stack name %q: use the bare stack name (dev, not organization/project/dev)", ErrInvalidName, name)
+		return fmt.Errorf("%w: stack name %s: use the bare stack name (dev, not organization/project/dev)", ErrInvalidName, quoteName(name))
 	case !validName(name):
-		return fmt.Errorf("%w: %s name %q: use only letters, digits, '_', '.' and '-', and not '.' or '..'", ErrInvalidName, what, name)
+		return fmt.Errorf("%w: %s name %s: use only letters, digits, '_', '.' and '-', and not '.' or '..'", ErrInvalidName, what, quoteName(name))
 	}
 	return nil
 }
@@ -68,7 +92,7 @@ func ParseStackRef(s, defaultProject string) (StackRef, error) {
 	parts := strings.Split(s, "/")
 	for _, p := range parts {
 		if p == "." || p == ".." {
-			return StackRef{}, fmt.Errorf("%w: stack %q: %q is not a project or stack name", ErrInvalidName, s, p)
+			return StackRef{}, fmt.Errorf("%w: stack %s: %q is not a project or stack name", ErrInvalidName, quoteName(s), p)
 		}
 	}
 	var ref StackRef
@@ -79,14 +103,14 @@ func ParseStackRef(s, defaultProject string) (StackRef, error) {
 		ref = StackRef{Project: parts[0], Name: parts[1]}
 	case 3:
 		if parts[0] != "organization" {
-			return StackRef{}, fmt.Errorf("%w: stack %q: a DIY backend's organization is always \"organization\"", ErrInvalidName, s)
+			return StackRef{}, fmt.Errorf("%w: stack %s: a DIY backend's organization is always \"organization\"", ErrInvalidName, quoteName(s))
 		}
 		ref = StackRef{Project: parts[1], Name: parts[2]}
 	default:
-		return StackRef{}, fmt.Errorf("%w: stack %q: write stack, project/stack or organization/project/stack", ErrInvalidName, s)
+		return StackRef{}, fmt.Errorf("%w: stack %s: write stack, project/stack or organization/project/stack", ErrInvalidName, quoteName(s))
 	}
 	if ref.Project == "" && len(parts) == 1 {
-		return StackRef{}, fmt.Errorf("%w: stack %q has no project: run inside a Pulumi project or write project/stack", ErrInvalidName, s)
+		return StackRef{}, fmt.Errorf("%w: stack %s has no project: run inside a Pulumi project or write project/stack", ErrInvalidName, quoteName(s))
 	}
 	if err := ValidateName("project", ref.Project); err != nil {
 		return StackRef{}, err

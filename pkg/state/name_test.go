@@ -109,3 +109,51 @@ func TestStackRefString(t *testing.T) {
 		}
 	}
 }
+
+// A long name is quoted cut short with its length, never whole: the error
+// for a 5,000-character name is one short line.
+func TestLongNamesAreShortenedInErrors(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	for _, tc := range []struct {
+		what string
+		err  error
+	}{
+		{"ValidateName", ValidateName("stack", long)},
+		{"ValidateName with a slash", ValidateName("stack", long+"/a")},
+		{"ValidateName with a space", ValidateName("project", "a "+long)},
+		{"ParseStackRef bare", func() error { _, err := ParseStackRef(long, "demo"); return err }()},
+		{"ParseStackRef no project", func() error { _, err := ParseStackRef(long, ""); return err }()},
+		{"ParseStackRef parts", func() error { _, err := ParseStackRef(long+"/a/b/c", "demo"); return err }()},
+		{"ParseStackRef organization", func() error { _, err := ParseStackRef("acme/"+long+"/dev", "demo"); return err }()},
+		{"ParseStackRef dot-dot", func() error { _, err := ParseStackRef(long+"/..", "demo"); return err }()},
+	} {
+		if tc.err == nil {
+			t.Errorf("%s: no error", tc.what)
+			continue
+		}
+		msg := tc.err.Error()
+		if len(msg) > 300 {
+			t.Errorf("%s: error is %d bytes long: %.120s…", tc.what, len(msg), msg)
+		}
+		if !strings.Contains(msg, "bytes)") {
+			t.Errorf("%s: error %.120q… does not give the name's length", tc.what, msg)
+		}
+	}
+}
+
+func TestQuoteName(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{"dev", `"dev"`},
+		{strings.Repeat("a", 101), `"` + strings.Repeat("a", 101) + `"`},
+		{strings.Repeat("a", 128), `"` + strings.Repeat("a", 128) + `"`},
+		{strings.Repeat("a", 129), `"` + strings.Repeat("a", 64) + `"…(129 bytes)`},
+		// A cut never splits a character: 63 bytes of a, then é (2 bytes).
+		{strings.Repeat("a", 63) + "é" + strings.Repeat("b", 100), `"` + strings.Repeat("a", 63) + `"…(165 bytes)`},
+		{"a\x1bb", `"a\x1bb"`},
+	}
+	for _, tt := range tests {
+		if got := quoteName(tt.give); got != tt.want {
+			t.Errorf("quoteName(%.20q…) = %s, want %s", tt.give, got, tt.want)
+		}
+	}
+}
