@@ -226,7 +226,9 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		return fail(err)
 	}
 	r.File = path
-	res, err := w.backend.Provider(ctx, ref, true)
+	// Without a backend-wide lock listing, the stack's own is listed in
+	// the same round trip as its checkpoint.
+	res, err := w.backend.Provider(ctx, ref, state.LookupOptions{Fallback: true, Locks: w.locked == nil})
 	switch {
 	case errors.Is(err, state.ErrCorrupt):
 		return fail(fmt.Errorf("%w; the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups", err))
@@ -247,7 +249,7 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		return fail(fmt.Errorf("stack %s: %s: %w; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Source.Key), err))
 	}
 	r.Legacy = res.Stack.Legacy
-	r.Locked = w.isLocked(ctx, ref)
+	r.Locked = res.Locked || w.isLocked(ref)
 
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

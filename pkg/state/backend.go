@@ -28,9 +28,10 @@ type Backend struct {
 	// decompression; zero means DefaultMaxCheckpointSize.
 	MaxCheckpointSize int64
 
-	layoutOnce sync.Once
-	layout     Layout
-	layoutErr  error
+	layoutOnce  sync.Once
+	layout      Layout
+	layoutErr   error
+	layoutKnown atomic.Bool // layout holds a detected layout
 
 	// memory bounds what concurrent decodes hold.
 	memory    *MemoryBudget
@@ -44,16 +45,22 @@ func Open(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenURL(ctx, u)
+	return OpenURL(ctx, u, OpenOptions{})
+}
+
+// OpenOptions configure OpenURL; the zero value takes every default.
+type OpenOptions struct {
+	// S3 configures an s3:// backend's client.
+	S3 S3StoreOptions
 }
 
 // OpenURL opens a parsed backend URL.
-func OpenURL(ctx context.Context, u *BackendURL) (*Backend, error) {
+func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, error) {
 	var s Store
 	var err error
 	switch u.Scheme {
 	case "s3":
-		s, err = NewS3Store(ctx, u)
+		s, err = NewS3StoreWithOptions(ctx, u, opts.S3)
 	default:
 		s, err = NewDirStore(u.Dir, u.Prefix)
 	}
@@ -73,7 +80,10 @@ func (b *Backend) BytesRead() int64 { return b.bytesRead.Load() }
 
 // Layout detects the backend's layout once and caches it.
 func (b *Backend) Layout(ctx context.Context) (Layout, error) {
-	b.layoutOnce.Do(func() { b.layout, b.layoutErr = DetectLayout(ctx, b.Store) })
+	b.layoutOnce.Do(func() {
+		b.layout, b.layoutErr = DetectLayout(ctx, b.Store)
+		b.layoutKnown.Store(b.layoutErr == nil)
+	})
 	return b.layout, b.layoutErr
 }
 
@@ -188,6 +198,11 @@ func (b *Backend) Find(ctx context.Context, ref StackRef) (StackObject, error) {
 	if err != nil {
 		return StackObject{}, err
 	}
+	return b.find(ctx, layout, ref)
+}
+
+// find is Find in a given layout.
+func (b *Backend) find(ctx context.Context, layout Layout, ref StackRef) (StackObject, error) {
 	if err := ValidateName("stack", ref.Name); err != nil {
 		return StackObject{}, err
 	}

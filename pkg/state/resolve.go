@@ -2,7 +2,9 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 )
 
 // Resolved is the secrets provider recorded for a stack and where it was
@@ -14,28 +16,47 @@ type Resolved struct {
 	// Source is the live checkpoint, or the backup or history checkpoint
 	// the provider came from when the live one records none.
 	Source Source
+	// Locked reports, with LookupOptions.Locks, that the stack's lock
+	// directory held a file: an update may be running.
+	Locked bool
+}
+
+// LookupOptions configure Provider.
+type LookupOptions struct {
+	// Fallback, when the live checkpoint records no provider, takes the
+	// one of the newest backup or history checkpoint that records one.
+	Fallback bool
+	// Locks also lists the stack's lock directory, in the same round
+	// trip, and sets Resolved.Locked.
+	Locks bool
 }
 
 // Provider returns the secrets provider recorded for ref: the live
-// checkpoint's, or, when that records none and fallback is true, the one of
-// the newest backup or history checkpoint that records one. It returns an
-// error wrapping ErrStackNotFound when the stack does not exist and
-// ErrNoProvider when no checkpoint records a provider.
-func (b *Backend) Provider(ctx context.Context, ref StackRef, fallback bool) (Resolved, error) {
-	obj, err := b.Find(ctx, ref)
-	if err != nil {
+// checkpoint's, or, with opts.Fallback, the newest backup or history
+// checkpoint's when the live one records none. It returns an error wrapping
+// ErrStackNotFound when the stack does not exist and ErrNoProvider when no
+// checkpoint records a provider.
+//
+// On a remote store the round trips are what cost, so Provider sends its
+// requests together: the layout's meta.yaml, the listing of the
+// checkpoint's variants, a speculative read of the plain .json checkpoint
+// and, with opts.Locks, the lock listing, with keys for the project layout
+// (or the layout already known). Only when the layout turns out legacy, or
+// the listing shows a compressed variant is current, does a second round
+// follow.
+func (b *Backend) Provider(ctx context.Context, ref StackRef, opts LookupOptions) (Resolved, error) {
+	if err := ValidateName("stack", ref.Name); err != nil {
 		return Resolved{}, err
 	}
-	res := Resolved{Stack: obj, Source: Source{Kind: "checkpoint", Key: obj.Key, Time: obj.ModTime}}
-	res.Head, err = b.ReadHead(ctx, obj.Key)
+	res, err := b.lookup(ctx, ref, opts.Locks)
 	if err != nil {
-		return res, fmt.Errorf("stack %s: %w", ref, err)
+		return res, err
 	}
 	if res.Head.Provider != nil {
 		res.Provider = *res.Head.Provider
 		return res, nil
 	}
-	if fallback {
+	if opts.Fallback {
 		recs, err := b.History(ctx, ref, func(r Record) bool { return r.Err == nil && r.Head.Provider != nil })
 		if err != nil {
 			return res, fmt.Errorf("stack %s: %w", ref, err)
@@ -57,5 +78,102 @@ func (b *Backend) Provider(ctx context.Context, ref StackRef, fallback bool) (Re
 	default:
 		why = "it was created by a pulumi release from before September 2024 and never deployed"
 	}
-	return res, fmt.Errorf("stack %s: %w in %s (%s), nor in any backup or history checkpoint; set the secrets provider by hand or run pulumi stack change-secrets-provider", ref, ErrNoProvider, b.Store.Location(obj.Key), why)
+	return res, fmt.Errorf("stack %s: %w in %s (%s), nor in any backup or history checkpoint; set the secrets provider by hand or run pulumi stack change-secrets-provider", ref, ErrNoProvider, b.Store.Location(res.Stack.Key), why)
+}
+
+// lookup finds ref's live checkpoint and reads it, and with locks lists
+// its lock directory, in one round of concurrent requests when the layout
+// is as guessed.
+func (b *Backend) lookup(ctx context.Context, ref StackRef, locks bool) (Resolved, error) {
+	guess := b.knownLayout()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg        sync.WaitGroup
+		layout    Layout
+		layoutErr error
+		locked    bool
+		lockErr   error
+		spec      Head
+		specErr   error
+	)
+	specKey := guess.CheckpointBase(ref)
+	specCtx, cancelSpec := context.WithCancel(ctx)
+	defer cancelSpec()
+	wg.Go(func() { layout, layoutErr = b.Layout(ctx) })
+	wg.Go(func() { spec, specErr = b.ReadHead(specCtx, specKey) })
+	if locks {
+		wg.Go(func() { locked, lockErr = b.hasLock(ctx, guess, ref) })
+	}
+	obj, findErr := b.find(ctx, guess, ref)
+	if findErr != nil || obj.Key != specKey {
+		cancelSpec() // the guess was wrong: do not read on
+	}
+	wg.Wait()
+	if layoutErr != nil {
+		return Resolved{}, layoutErr
+	}
+	if layout.Legacy != guess.Legacy {
+		// A second round with the real layout's keys.
+		return b.lookupIn(ctx, layout, ref, locks)
+	}
+	if findErr != nil {
+		return Resolved{}, findErr
+	}
+	res := Resolved{Stack: obj, Source: Source{Kind: "checkpoint", Key: obj.Key, Time: obj.ModTime}, Locked: locked}
+	if lockErr != nil && ctx.Err() != nil {
+		return res, lockErr
+	}
+	head, err := spec, specErr
+	if obj.Key != specKey || errors.Is(specErr, ErrNotFound) {
+		// The listing found another variant, or the object appeared
+		// between the read and the listing: read what pulumi would.
+		head, err = b.ReadHead(ctx, obj.Key)
+	}
+	res.Head = head
+	if err != nil {
+		return res, fmt.Errorf("stack %s: %w", ref, err)
+	}
+	return res, nil
+}
+
+// lookupIn is lookup in a known layout, one request after the other.
+func (b *Backend) lookupIn(ctx context.Context, layout Layout, ref StackRef, locks bool) (Resolved, error) {
+	obj, err := b.find(ctx, layout, ref)
+	if err != nil {
+		return Resolved{}, err
+	}
+	res := Resolved{Stack: obj, Source: Source{Kind: "checkpoint", Key: obj.Key, Time: obj.ModTime}}
+	if locks {
+		// A lock only adds a warning: one that cannot be listed is none.
+		res.Locked, _ = b.hasLock(ctx, layout, ref)
+	}
+	res.Head, err = b.ReadHead(ctx, obj.Key)
+	if err != nil {
+		return res, fmt.Errorf("stack %s: %w", ref, err)
+	}
+	return res, nil
+}
+
+// knownLayout is the layout if it has been detected, else the project
+// layout, which every current pulumi writes.
+func (b *Backend) knownLayout() Layout {
+	if b.layoutKnown.Load() {
+		return b.layout
+	}
+	return Layout{MetaVersion: 1}
+}
+
+// hasLock reports whether ref's lock directory holds any file, as pulumi
+// counts a lock, without reading it.
+func (b *Backend) hasLock(ctx context.Context, layout Layout, ref StackRef) (bool, error) {
+	found := false
+	err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(Object) error {
+		found = true
+		return errDone
+	})
+	if err == errDone {
+		err = nil
+	}
+	return found, err
 }
