@@ -92,6 +92,31 @@ func TestRestoreS3(t *testing.T) {
 	proxyURL := harness.S3BackendURL(proxy.HostPort, harness.Region, "state", "")
 	s3env := stacksyncEnv(t, sd.s.Env()...)
 
+	// On a remote S3 the round trips are the cost: the four requests of a
+	// restore must be in flight together. A 100 ms delay on every request
+	// makes requests sent together overlap, and ones sent in turn not.
+	t.Run("one-round-trip", func(t *testing.T) {
+		slow := harness.StartRecordingProxy(t, sd.s.Endpoint)
+		slow.Delay = 100 * time.Millisecond
+		o, e, code := runStacksync(t, bin, s3env, "restore", "--dry-run", "-C", sd.dir, "--backend", harness.S3BackendURL(slow.HostPort, harness.Region, "state", ""), seedStack)
+		if code != 0 {
+			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, o, e)
+		}
+		reqs := slow.Requests()
+		for _, r := range reqs {
+			t.Logf("%s +%v..+%v", r, r.Start.Sub(reqs[0].Start).Round(time.Millisecond), r.End.Sub(reqs[0].Start).Round(time.Millisecond))
+		}
+		if len(reqs) != 4 {
+			t.Errorf("%d requests, want 4 (meta.yaml, variants, checkpoint, locks)", len(reqs))
+		}
+		if n := slow.MaxInFlight(); n != len(reqs) {
+			t.Errorf("at most %d of %d requests in flight together, want all in one round", n, len(reqs))
+		}
+		if got := readFile(t, sd.path); !bytes.Equal(got, sd.before) {
+			t.Fatalf("--dry-run changed the file:\n%s", got)
+		}
+	})
+
 	t.Run("restore", func(t *testing.T) {
 		proxy.Reset()
 		o, e, code := runStacksync(t, bin, s3env, "restore", "-C", sd.dir, "--backend", proxyURL, seedStack)

@@ -20,6 +20,8 @@ type Request struct {
 	URI string
 	// Range is the request's Range header ("" if none), e.g. "bytes=0-65535".
 	Range string
+	// Start is when the request arrived, End when its answer was sent.
+	Start, End time.Time
 }
 
 func (r Request) String() string { return r.Method + " " + r.URI }
@@ -31,6 +33,10 @@ func (r Request) String() string { return r.Method + " " + r.URI }
 type RecordingProxy struct {
 	URL      string // "http://127.0.0.1:<port>"
 	HostPort string // "127.0.0.1:<port>"
+
+	// Delay, when set, holds every request that long before it is
+	// forwarded: a remote S3's round trip. Set it before the first request.
+	Delay time.Duration
 
 	mu       sync.Mutex
 	requests []Request
@@ -59,10 +65,18 @@ func StartRecordingProxy(t testing.TB, target string) *RecordingProxy {
 	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			req := Request{Method: r.Method, URI: r.URL.RequestURI(), Range: r.Header.Get("Range"), Start: time.Now()}
 			p.mu.Lock()
-			p.requests = append(p.requests, Request{Method: r.Method, URI: r.URL.RequestURI(), Range: r.Header.Get("Range")})
+			i := len(p.requests)
+			p.requests = append(p.requests, req)
 			p.mu.Unlock()
+			time.Sleep(p.Delay)
 			rp.ServeHTTP(w, r)
+			p.mu.Lock()
+			if i < len(p.requests) && p.requests[i].Start.Equal(req.Start) {
+				p.requests[i].End = time.Now()
+			}
+			p.mu.Unlock()
 		}),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
@@ -80,6 +94,23 @@ func (p *RecordingProxy) Requests() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Request(nil), p.requests...)
+}
+
+// MaxInFlight is the largest number of recorded requests that were being
+// served at the same moment.
+func (p *RecordingProxy) MaxInFlight() int {
+	reqs := p.Requests()
+	most := 0
+	for _, a := range reqs {
+		n := 0
+		for _, b := range reqs {
+			if !b.Start.After(a.Start) && (b.End.IsZero() || b.End.After(a.Start)) {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
 }
 
 // Methods returns the distinct methods recorded so far.
