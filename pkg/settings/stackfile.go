@@ -157,6 +157,11 @@ type Result struct {
 // level is not a block mapping (YAML) or an object (JSON), or that has
 // duplicate top-level keys.
 func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
+	return edit(data, want, opts, batchBytes)
+}
+
+// edit is Edit, parsing YAML in batches of about batch bytes.
+func edit(data []byte, want Fields, opts EditOptions, batch int) ([]byte, Result, error) {
 	w := want.array()
 	for i, v := range w {
 		if !utf8.ValidString(v) {
@@ -168,7 +173,7 @@ func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
 	if opts.Format == FormatJSON {
 		d, err = parseJSON(data)
 	} else {
-		d, err = parseYAML(data)
+		d, err = newYAMLParser(batch).parse(data)
 	}
 	if err != nil {
 		return data, Result{}, err
