@@ -482,6 +482,9 @@ func TestReadFields(t *testing.T) {
 		{"map value", "encryptedkey: {a: b}\n", FormatYAML, Fields{}, 0, true},
 		{"json", `{"secretsprovider": "a", "config": {"x": {"secure": "s"}, "y": [{"secure": "t"}]}}`, FormatJSON, Fields{SecretsProvider: "a"}, 2, false},
 		{"json number", `{"encryptedkey": 1}`, FormatJSON, Fields{}, 0, true},
+		{"json config that looks secure is not", `{"config": {"secure": "s"}}`, FormatJSON, Fields{}, 0, false},
+		{"json secure: last duplicate counts", `{"config": {"a": {"secure": 1, "secure": "s"}, "b": {"secure": "s", "secure": 1}, "c": {"secure": "s", "x": "y"}}}`, FormatJSON, Fields{}, 1, false},
+		{"json config not an object", `{"config": [{"secure": "s"}]}`, FormatJSON, Fields{}, 0, false},
 		{"bad yaml", "a: [", FormatYAML, Fields{}, 0, true},
 	}
 	for _, tt := range tests {

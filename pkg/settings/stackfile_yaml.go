@@ -123,9 +123,10 @@ func (p *yamlParser) parse(data []byte) (*yamlDoc, error) {
 		}
 	}
 	if !p.whole {
-		err := p.parseBatches(d)
-		if !errors.Is(err, errWhole) {
-			return d, err
+		// Any error, not only errWhole, is left to the parse as one
+		// tree, so that a file with several faults gets the same one.
+		if p.parseBatches(d) == nil {
+			return d, nil
 		}
 		d.entries, d.fields, d.secure = nil, [3]int{-1, -1, -1}, 0
 	}
@@ -254,8 +255,8 @@ func byteOffset(s []byte, column int) int {
 	return off
 }
 
-// parseBatches parses d in batches, or returns errWhole when it cannot
-// prove that they parse as the whole file does.
+// parseBatches parses d in batches, or returns an error (errWhole when it
+// cannot prove that they parse as the whole file does).
 func (p *yamlParser) parseBatches(d *yamlDoc) error {
 	n := d.count()
 	first, markers := 0, 0
