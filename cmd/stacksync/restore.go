@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -251,30 +248,30 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	r.Legacy = res.Stack.Legacy
 	r.Locked = res.Locked || w.isLocked(ref)
 
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fail(fmt.Errorf("reading %s: %w", path, err))
-	}
-	out, er, err := settings.Edit(old, settings.FieldsFor(p), settings.EditOptions{Format: settings.FormatFor(path), Force: force})
+	var old, out []byte
+	var er settings.Result
+	var editErr error
+	written, err := settings.Update(ctx, path, func(cur []byte) ([]byte, error) {
+		old = cur
+		out, er, editErr = settings.Edit(cur, settings.FieldsFor(p), settings.EditOptions{Format: settings.FormatFor(path), Force: force})
+		if dry || editErr != nil {
+			return cur, editErr // leave the file as it is
+		}
+		return out, nil
+	})
 	r.Set, r.Removed, r.Conflicts, r.SecureValues = er.Set, er.Removed, er.Conflicts, er.SecureValues
 	switch {
-	case errors.Is(err, settings.ErrConflict):
+	case errors.Is(editErr, settings.ErrConflict):
 		r.Action = "conflict"
 		return r
+	case editErr != nil:
+		return fail(fmt.Errorf("editing %s: %w; fix the file or move it aside", path, editErr))
 	case err != nil:
-		return fail(fmt.Errorf("editing %s: %w; fix the file or move it aside", path, err))
+		return fail(err)
 	}
 	r.Action = er.Action.String()
 	r.before, r.after = old, out
-	if dry || r.Action == "unchanged" {
-		return r
-	}
-	if !bytes.Equal(old, out) {
-		if err := settings.WriteFile(path, out); err != nil {
-			return fail(err)
-		}
-		r.Written = true
-	}
+	r.Written = written
 	return r
 }
 

@@ -7,7 +7,8 @@
 // the three settings file fields (secretsprovider, encryptedkey,
 // encryptionsalt), [Edit] rewrites only those fields in the file's bytes,
 // keeping every other byte (config, environment, comments, order, line
-// endings), and [WriteFile] replaces the file atomically.
+// endings), and [Update] replaces the file atomically, redoing the edit when
+// another program changed the file in the meantime.
 //
 // Edit is pure and never prints or returns existing field values, so callers
 // can report what changed without leaking secrets.

@@ -8,4 +8,4 @@ import (
 )
 
 // keepOwner does nothing where files have no unix owner.
-func keepOwner(*os.File, fs.FileInfo) {}
+func (updater) keepOwner(*os.File, fs.FileInfo) {}

@@ -1,15 +1,10 @@
 package settings
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/stacksync/stacksync/pkg/state"
@@ -162,6 +157,11 @@ type Result struct {
 // level is not a block mapping (YAML) or an object (JSON), or that has
 // duplicate top-level keys.
 func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
+	return edit(data, want, opts, batchBytes)
+}
+
+// edit is Edit, parsing YAML in batches of about batch bytes.
+func edit(data []byte, want Fields, opts EditOptions, batch int) ([]byte, Result, error) {
 	w := want.array()
 	for i, v := range w {
 		if !utf8.ValidString(v) {
@@ -173,7 +173,7 @@ func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
 	if opts.Format == FormatJSON {
 		d, err = parseJSON(data)
 	} else {
-		d, err = parseYAML(data)
+		d, err = newYAMLParser(batch).parse(data)
 	}
 	if err != nil {
 		return data, Result{}, err
@@ -352,146 +352,4 @@ func result(ops [3]op, conflicts []string, secure int, created bool) Result {
 		}
 	}
 	return r
-}
-
-// WriteFile atomically replaces the file at path with data: it writes a
-// temporary file in the target's directory, fsyncs it, renames it over the
-// target and fsyncs the directory, so the old file is never truncated. An
-// existing file keeps its mode; a new one gets 0644 whatever the umask. A
-// symlink at path is followed and its target replaced, so the link stays a
-// link. When the file already holds data, nothing is written and its mtime
-// is unchanged. A missing parent directory is created (0755).
-func WriteFile(path string, data []byte) error {
-	target, err := resolveLink(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	mode := fs.FileMode(0o644)
-	var old fs.FileInfo // the file being replaced, if any
-	fi, err := os.Stat(target)
-	switch {
-	case err == nil:
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("write %s: not a regular file", path)
-		}
-		mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-		if fi.Size() == int64(len(data)) {
-			if old, err := os.ReadFile(target); err == nil && bytes.Equal(old, data) {
-				return nil
-			}
-		}
-		// The rename below would replace even a file we may not write, as
-		// long as the directory is writable. Refuse what pulumi's own
-		// in-place write would be refused: open it for writing, without
-		// truncating, and close it again.
-		f, err := os.OpenFile(target, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("write %s: the file is not writable (%w); make it writable (chmod u+w) or restore elsewhere", path, err)
-		}
-		f.Close()
-		old = fi
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("write %s: %w", path, err)
-	default:
-		// A new file may go into a stackConfigDir that a fresh checkout
-		// lacks; pulumi creates it too.
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err := replaceFile(target, data, mode, old); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// resolveLink follows symlinks at the last element of path (not necessarily
-// to an existing file) and returns the path to write.
-func resolveLink(path string) (string, error) {
-	for range 40 {
-		fi, err := os.Lstat(path)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return path, nil
-			}
-			return "", err
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			return path, nil
-		}
-		link, err := os.Readlink(path)
-		if err != nil {
-			return "", err
-		}
-		if !filepath.IsAbs(link) {
-			link = filepath.Join(filepath.Dir(path), link)
-		}
-		path = link
-	}
-	return "", errors.New("too many levels of symbolic links")
-}
-
-// rename is os.Rename; tests replace it to make the last step fail.
-var rename = os.Rename
-
-// replaceFile writes data to a temporary file next to target and renames it
-// over target.
-func replaceFile(target string, data []byte, mode fs.FileMode, old fs.FileInfo) (err error) {
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".stacksync-*")
-	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			return fmt.Errorf("directory %s is not writable: settings files are replaced atomically through a temporary file beside them; make the directory writable", filepath.Clean(dir))
-		}
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	// Keep the replaced file's owner and group where we may (root, or a
-	// group we belong to); a rename would otherwise hand the file to us.
-	if old != nil {
-		keepOwner(tmp, old)
-	}
-	// Chmod is not subject to the umask, unlike the mode given at creation.
-	// It comes after the chown, which may clear setuid and setgid bits.
-	if err = tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = rename(tmp.Name(), target); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so a rename in it is durable. Platforms and
-// file systems that cannot sync a directory are not an error.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return err
-	}
-	return nil
 }

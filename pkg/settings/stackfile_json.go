@@ -12,27 +12,29 @@ import (
 // JSON settings files (Pulumi.<stack>.json) are edited by byte ranges found
 // with encoding/json's token offsets: the file is split into the text
 // before each top-level key, the key, the separator, the value and the text
-// after it, so untouched entries are copied byte for byte.
+// after it, so untouched entries are copied byte for byte. The pieces are
+// slices of the file, and values are walked token by token rather than
+// decoded, so a large file costs little more than its own bytes.
 
 // jsonEntry is one top-level member of a JSON object and the text around it.
 type jsonEntry struct {
-	pre  string // whitespace before the key (after the comma)
-	key  string // the key's text, quotes included
-	sep  string // whitespace, colon, whitespace
-	val  string // the value's text
-	post string // whitespace between the value and the next comma
+	pre  []byte // whitespace before the key (after the comma)
+	key  []byte // the key's text, quotes included
+	sep  []byte // whitespace, colon, whitespace
+	val  []byte // the value's text
+	post []byte // whitespace between the value and the next comma
 	name string // the decoded key
 }
 
 // jsonDoc is a parsed JSON settings file.
 type jsonDoc struct {
 	empty   bool   // nothing but whitespace
-	head    string // everything up to and including "{"
+	head    []byte // everything up to and including "{"
 	entries []jsonEntry
-	tail    string // whitespace before "}"
-	foot    string // "}" and what follows
+	tail    []byte // whitespace before "}"
+	foot    []byte // "}" and what follows
 	fields  [3]int
-	config  string // text of the config value, or ""
+	secure  int // secure values under config
 }
 
 func isJSONSpace(c byte) bool {
@@ -56,7 +58,7 @@ func parseJSON(data []byte) (*jsonDoc, error) {
 		return nil, errors.New("the top level is not a JSON object")
 	}
 	open := int(dec.InputOffset())
-	d.head = string(data[:open])
+	d.head = data[:open]
 	prevEnd := open
 	seen := map[string]bool{}
 	for dec.More() {
@@ -76,8 +78,12 @@ func parseJSON(data []byte) (*jsonDoc, error) {
 			}
 			keyStart++
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		walk := walkJSON
+		if name == "config" {
+			walk = walkJSONConfig
+		}
+		secure, _, err := walk(dec)
+		if err != nil {
 			return nil, invalid(err)
 		}
 		valEnd := int(dec.InputOffset())
@@ -90,14 +96,14 @@ func parseJSON(data []byte) (*jsonDoc, error) {
 			return nil, invalid(errors.New("unexpected layout"))
 		}
 		e := jsonEntry{
-			key: string(data[keyStart:keyEnd]), sep: string(data[keyEnd:valStart]),
-			val: string(data[valStart:valEnd]), name: name,
+			key: data[keyStart:keyEnd], sep: data[keyEnd:valStart],
+			val: data[valStart:valEnd], name: name,
 		}
 		if len(d.entries) == 0 {
-			e.pre = string(data[open:keyStart])
+			e.pre = data[open:keyStart]
 		} else {
-			e.pre = string(data[comma+1 : keyStart])
-			d.entries[len(d.entries)-1].post = string(data[prevEnd:comma])
+			e.pre = data[comma+1 : keyStart]
+			d.entries[len(d.entries)-1].post = data[prevEnd:comma]
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("duplicate top-level key %q", name)
@@ -114,7 +120,7 @@ func parseJSON(data []byte) (*jsonDoc, error) {
 			}
 		}
 		if name == "config" {
-			d.config = e.val
+			d.secure = secure
 		}
 		d.entries = append(d.entries, e)
 		prevEnd = valEnd
@@ -123,8 +129,8 @@ func parseJSON(data []byte) (*jsonDoc, error) {
 		return nil, invalid(err)
 	}
 	closeEnd := int(dec.InputOffset())
-	d.tail = string(data[prevEnd : closeEnd-1])
-	d.foot = string(data[closeEnd-1:])
+	d.tail = data[prevEnd : closeEnd-1]
+	d.foot = data[closeEnd-1:]
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("unexpected data after the top-level JSON object")
 	}
@@ -137,11 +143,11 @@ func (d *jsonDoc) state(i int) fieldState {
 		return fieldState{}
 	}
 	v := d.entries[d.fields[i]].val
-	if v == "null" {
+	if string(v) == "null" {
 		return fieldState{present: true, str: true}
 	}
 	var s string
-	if strings.HasPrefix(v, `"`) && json.Unmarshal([]byte(v), &s) == nil {
+	if bytes.HasPrefix(v, []byte(`"`)) && json.Unmarshal(v, &s) == nil {
 		return fieldState{present: true, str: true, value: s}
 	}
 	return fieldState{present: true}
@@ -155,76 +161,132 @@ func (d *jsonDoc) states() (s [3]fieldState) {
 }
 
 func (d *jsonDoc) secureValues() int {
-	if d.config == "" {
-		return 0
-	}
-	dec := json.NewDecoder(strings.NewReader(d.config))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return 0
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return 0
-	}
-	n := 0
-	for _, item := range m {
-		n += countSecureJSON(item)
-	}
-	return n
+	return d.secure
 }
 
-// countSecureJSON counts {"secure": "…"} objects in v.
-func countSecureJSON(v any) int {
-	n := 0
-	switch v := v.(type) {
-	case map[string]any:
-		if _, ok := v["secure"].(string); ok && len(v) == 1 {
-			return 1
-		}
-		for _, item := range v {
-			n += countSecureJSON(item)
-		}
-	case []any:
-		for _, item := range v {
-			n += countSecureJSON(item)
-		}
+// walkJSONConfig is walkJSON for the value of config, whose own keys are
+// config keys: config itself is never a secure value, nor is anything but
+// an object a config.
+func walkJSONConfig(dec *json.Decoder) (secure int, str bool, err error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, false, err
 	}
-	return n
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			if _, err := dec.Token(); err != nil {
+				return 0, false, err
+			}
+			n, _, err := walkJSON(dec)
+			if err != nil {
+				return 0, false, err
+			}
+			secure += n
+		}
+		_, err = dec.Token()
+		return secure, false, err
+	case json.Delim('['):
+		for dec.More() {
+			if _, _, err := walkJSON(dec); err != nil {
+				return 0, false, err
+			}
+		}
+		_, err = dec.Token()
+		return 0, false, err
+	}
+	_, str = tok.(string)
+	return 0, str, nil
+}
+
+// walkJSON reads one value from dec, token by token, and returns the
+// number of secure values in it, as Pulumi recognises them (an object whose
+// only key is secure, holding a string; with duplicate keys the last one
+// counts, as encoding/json decodes them), and whether it is a string.
+func walkJSON(dec *json.Decoder) (secure int, str bool, err error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, false, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		keys, onlySecure, secureStr := 0, true, false
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return 0, false, err
+			}
+			n, isStr, err := walkJSON(dec)
+			if err != nil {
+				return 0, false, err
+			}
+			keys++
+			secure += n
+			if k == "secure" {
+				secureStr = isStr
+			} else {
+				onlySecure = false
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return 0, false, err
+		}
+		if keys > 0 && onlySecure && secureStr {
+			return 1, false, nil
+		}
+		return secure, false, nil
+	case json.Delim('['):
+		for dec.More() {
+			n, _, err := walkJSON(dec)
+			if err != nil {
+				return 0, false, err
+			}
+			secure += n
+		}
+		_, err := dec.Token()
+		return secure, false, err
+	}
+	_, str = tok.(string)
+	return 0, str, nil
 }
 
 // jsonString encodes s as Pulumi's JSON encoder does (HTML characters
 // escaped).
-func jsonString(s string) string {
+func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)
-	return string(b)
+	return b
 }
 
 func (d *jsonDoc) render() []byte {
-	var b strings.Builder
-	b.WriteString(d.head)
+	n := len(d.head) + len(d.tail) + len(d.foot)
+	for _, e := range d.entries {
+		n += 1 + len(e.pre) + len(e.key) + len(e.sep) + len(e.val) + len(e.post)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, d.head...)
 	for i, e := range d.entries {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(e.pre + e.key + e.sep + e.val + e.post)
+		for _, part := range [][]byte{e.pre, e.key, e.sep, e.val, e.post} {
+			b = append(b, part...)
+		}
 	}
-	b.WriteString(d.tail + d.foot)
-	return []byte(b.String())
+	b = append(b, d.tail...)
+	return append(b, d.foot...)
 }
 
 // apply implements settingsDoc.
 func (d *jsonDoc) apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, error) {
 
 	// A new object is written the way Pulumi writes one: four-space indent.
-	pre, sep := "\n    ", ": "
+	pre, sep := []byte("\n    "), []byte(": ")
 	if d.empty {
-		d.head, d.tail, d.foot = "{", "\n", "}\n"
+		d.head, d.tail, d.foot = []byte("{"), []byte("\n"), []byte("}\n")
 	} else if len(d.entries) > 0 {
 		pre, sep = d.entries[0].pre, d.entries[0].sep
-	} else if !strings.Contains(d.tail, "\n") {
-		d.tail = "\n"
+	} else if !bytes.Contains(d.tail, []byte("\n")) {
+		d.tail = []byte("\n")
 	}
 	newEntry := func(i int, like *jsonEntry) jsonEntry {
 		e := jsonEntry{pre: pre, key: jsonString(fieldKeys[i]), sep: sep, val: jsonString(want[i]), name: fieldKeys[i]}
@@ -274,7 +336,7 @@ func (d *jsonDoc) apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, e
 	if n := len(out); n > 0 {
 		// The last member has no comma after it; its trailing space is the
 		// object's tail.
-		out[n-1].post = ""
+		out[n-1].post = nil
 	}
 	orig := d.entries
 	d.entries = out
@@ -298,19 +360,23 @@ func checkJSONEdit(orig []jsonEntry, edited []byte, want [3]fieldState) error {
 	if d.states() != want {
 		return fail("fields differ after the edit")
 	}
-	var a, b []string
-	for _, e := range orig {
-		if fieldIndex(e.name) < 0 {
-			a = append(a, e.key+e.sep+e.val)
+	others := func(es []jsonEntry) []jsonEntry {
+		var out []jsonEntry
+		for _, e := range es {
+			if fieldIndex(e.name) < 0 {
+				out = append(out, e)
+			}
 		}
+		return out
 	}
-	for _, e := range d.entries {
-		if fieldIndex(e.name) < 0 {
-			b = append(b, e.key+e.sep+e.val)
-		}
-	}
-	if strings.Join(a, "\x00") != strings.Join(b, "\x00") || len(a) != len(b) {
+	a, b := others(orig), others(d.entries)
+	if len(a) != len(b) {
 		return fail("other keys changed")
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].key, b[i].key) || !bytes.Equal(a[i].sep, b[i].sep) || !bytes.Equal(a[i].val, b[i].val) {
+			return fail("other keys changed")
+		}
 	}
 	return nil
 }

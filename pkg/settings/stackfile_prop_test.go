@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // valuePool holds values for generated files and wanted fields, including
@@ -77,7 +79,7 @@ func genConfig(r *rand.Rand) (string, int) {
 	b.WriteString("config:\n")
 	n := 1 + r.Intn(8)
 	for i := 0; i < n; i++ {
-		switch r.Intn(12) {
+		switch r.Intn(13) {
 		case 0:
 			fmt.Fprintf(&b, "  proj:key%d: value %d\n", i, i)
 		case 1:
@@ -103,6 +105,8 @@ func genConfig(r *rand.Rand) (string, int) {
 			fmt.Fprintf(&b, "  proj:multi%d: \"first\n    # second line\n    third\"\n", i)
 		case 10:
 			fmt.Fprintf(&b, "  proj:folded%d: >-\n    folded\n    text\n", i)
+		case 11:
+			fmt.Fprintf(&b, "  proj:ws%d:\tspaced  \t\n  # tabbed\tcomment \n", i)
 		default:
 			fmt.Fprintf(&b, "  aws:region%d: us-west-2 # inline\n", i)
 		}
@@ -243,10 +247,17 @@ func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts EditOpt
 	}
 	a, errA := strip(in)
 	b, errB := strip(out)
-	if errA == nil && errB == nil && a != b && (b == a+"\n" || b == a+"\r\n") && !bytes.HasSuffix(in, []byte("\n")) {
-		// Edit adds the missing final line break when a block scalar
-		// would otherwise change value.
-		b = a
+	if errA == nil && errB == nil && a != b && opts.Format == FormatYAML {
+		if eol := strings.TrimPrefix(b, a); (eol == "\n" || eol == "\r\n") && !bytes.HasSuffix(in, []byte("\n")) {
+			// Edit adds the missing final line break only when a block
+			// scalar would otherwise change value.
+			if otherValues(t, in) != otherValues(t, out[:len(out)-len(eol)]) {
+				b = a
+			}
+		}
+	}
+	if opts.Format == FormatYAML && otherValues(t, in) != otherValues(t, out) {
+		t.Fatalf("(b) other values changed\ninput:\n%q\noutput:\n%q", in, out)
 	}
 	if errA != nil || errB != nil || a != b {
 		t.Fatalf("(b) other lines changed (%v, %v)\ninput:\n%q\noutput:\n%q\nstripped input:\n%q\nstripped output:\n%q", errA, errB, in, out, a, b)
@@ -257,6 +268,23 @@ func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts EditOpt
 			t.Fatalf("(c) second edit (force %v): %v, %v\noutput:\n%s\nagain:\n%s", force, res.Action, err, out, again)
 		}
 	}
+}
+
+// otherValues returns the values of a YAML settings file's top-level keys
+// other than the three fields, as Pulumi's YAML decoder reads them.
+func otherValues(t *testing.T, data []byte) string {
+	t.Helper()
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return "invalid: " + err.Error()
+	}
+	for _, k := range fieldKeys {
+		delete(m, k)
+	}
+	if len(m) == 0 {
+		return "{}"
+	}
+	return fmt.Sprintf("%#v", m)
 }
 
 func TestEditYAMLProperties(t *testing.T) {
@@ -288,6 +316,15 @@ func TestEditYAMLProperties(t *testing.T) {
 				t.Errorf("SecureValues = %d, want %d\ninput:\n%s", res.SecureValues, secure, in)
 			}
 			checkEditProperties(t, []byte(in), out, want, opts, strip)
+			// (e) Parsing in batches of one entry changes nothing.
+			for _, force := range []bool{true, false} {
+				o := EditOptions{Format: FormatYAML, Force: force}
+				want1, res1, err1 := Edit([]byte(in), want, o)
+				got1, res2, err2 := edit([]byte(in), want, o, 1)
+				if !bytes.Equal(want1, got1) || fmt.Sprint(err1) != fmt.Sprint(err2) || fmt.Sprint(res1) != fmt.Sprint(res2) {
+					t.Fatalf("(e) force %v: batches of one gave %q, %v; one batch %q, %v", force, got1, err2, want1, err1)
+				}
+			}
 
 			// (d) Without force: a conflict leaves the bytes alone, or the
 			// edit has the same properties.
@@ -433,6 +470,9 @@ func FuzzEdit(f *testing.F) {
 		}
 		in := bytes.Clone(data)
 		out, res, err := Edit(data, want, opts)
+		if out1, res1, err1 := edit(data, want, opts, 1); !bytes.Equal(out1, out) || fmt.Sprint(err1) != fmt.Sprint(err) || fmt.Sprint(res1) != fmt.Sprint(res) {
+			t.Fatalf("batches of one: %q, %v; one batch: %q, %v", out1, err1, out, err)
+		}
 		if !bytes.Equal(data, in) {
 			t.Fatal("Edit modified its input")
 		}

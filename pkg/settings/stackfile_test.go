@@ -2,6 +2,7 @@ package settings
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,6 +71,11 @@ func runEditCases(t *testing.T, format Format, tests []editCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, res, err := Edit([]byte(tt.in), tt.want, EditOptions{Format: format, Force: tt.force})
+			// Parsing in the smallest batches gives the same answer.
+			got1, res1, err1 := edit([]byte(tt.in), tt.want, EditOptions{Format: format, Force: tt.force}, 1)
+			if string(got1) != string(got) || fmt.Sprint(err1) != fmt.Sprint(err) || !reflect.DeepEqual(res1, res) {
+				t.Errorf("in batches of one entry: %q, %+v, %v; in one: %q, %+v, %v", got1, res1, err1, got, res, err)
+			}
 			wantOut := tt.out
 			if wantOut == "=" {
 				wantOut = tt.in
@@ -342,6 +348,43 @@ func TestEditYAML(t *testing.T) {
 			in:   "encryptedkey:\n  nested: map\n", want: cloud,
 			out: "=", action: ActionConflict, confl: ek, err: "conflict",
 		},
+		{
+			name: "untouched lines keep trailing spaces and tabs",
+			in:   "# head \t\nconfig:\t\n  a:\tb  \n  c: \"x\ty\"\t# tab\n# tail\t \nenvironment: [e]   \n", want: passphrase,
+			out:    saltLine + "# head \t\nconfig:\t\n  a:\tb  \n  c: \"x\ty\"\t# tab\n# tail\t \nenvironment: [e]   \n",
+			action: ActionUpdated, set: es,
+		},
+		{
+			name: "anchors and aliases in config kept",
+			in:   "config:\n  p:a: &x v1\n  p:b: *x\n  p:c: &m {secure: v1:AA=}\n  p:d: *m\n", want: passphrase,
+			out:    saltLine + "config:\n  p:a: &x v1\n  p:b: *x\n  p:c: &m {secure: v1:AA=}\n  p:d: *m\n",
+			action: ActionUpdated, set: es, secure: 1,
+		},
+		{
+			name: "alias to an anchor in another top-level entry kept",
+			in:   "base: &b\n  x: 1\nconfig: *b\n", want: passphrase,
+			out:    saltLine + "base: &b\n  x: 1\nconfig: *b\n",
+			action: ActionUpdated, set: es,
+		},
+		{
+			name: "field held through an alias conflicts",
+			in:   "encryptionsalt: &s v1:old\nconfig:\n  a: *s\n", want: passphrase,
+			out: "=", action: ActionConflict, confl: es, err: "conflict",
+		},
+		{name: "alias to no anchor", in: "config:\n  a: *nope\n", want: cloud, out: "=", err: "unknown anchor"},
+		{
+			name: "mixed line endings kept, first break used for new lines",
+			in:   "config:\r\n  a: b\n  c: d\r\n", want: passphrase,
+			out:    "encryptionsalt: " + testSalt + "\r\nconfig:\r\n  a: b\n  c: d\r\n",
+			action: ActionUpdated, set: es,
+		},
+		{
+			name: "byte order mark with CRLF",
+			in:   "\ufeffconfig:\r\n  a: b\r\n", want: passphrase,
+			out:    "\ufeffencryptionsalt: " + testSalt + "\r\nconfig:\r\n  a: b\r\n",
+			action: ActionUpdated, set: es,
+		},
+		{name: "second byte order mark", in: "\ufeff\ufeffconfig:\n  a: b\n", want: cloud, out: "=", err: "cannot edit this file safely"},
 		{name: "flow mapping", in: "{config: {a: b}}\n", want: cloud, out: "=", err: "flow mapping"},
 		{name: "sequence", in: "- a\n", want: cloud, out: "=", err: "sequence"},
 		{name: "scalar", in: "hello\n", want: cloud, out: "=", err: "scalar"},
@@ -439,6 +482,9 @@ func TestReadFields(t *testing.T) {
 		{"map value", "encryptedkey: {a: b}\n", FormatYAML, Fields{}, 0, true},
 		{"json", `{"secretsprovider": "a", "config": {"x": {"secure": "s"}, "y": [{"secure": "t"}]}}`, FormatJSON, Fields{SecretsProvider: "a"}, 2, false},
 		{"json number", `{"encryptedkey": 1}`, FormatJSON, Fields{}, 0, true},
+		{"json config that looks secure is not", `{"config": {"secure": "s"}}`, FormatJSON, Fields{}, 0, false},
+		{"json secure: last duplicate counts", `{"config": {"a": {"secure": 1, "secure": "s"}, "b": {"secure": "s", "secure": 1}, "c": {"secure": "s", "x": "y"}}}`, FormatJSON, Fields{}, 1, false},
+		{"json config not an object", `{"config": [{"secure": "s"}]}`, FormatJSON, Fields{}, 0, false},
 		{"bad yaml", "a: [", FormatYAML, Fields{}, 0, true},
 	}
 	for _, tt := range tests {
