@@ -14,7 +14,28 @@ import (
 // say, or a folded value) is shown only as a placeholder.
 func unifiedDiff(name string, a, b []byte) string {
 	x, y := splitLines(string(a)), splitLines(string(b))
-	// Longest common subsequence table; settings files are small.
+	// An edit touches a few lines: the common head and tail are left
+	// out before the quadratic part, so a large file costs linear time.
+	head := 0
+	for head < len(x) && head < len(y) && x[head] == y[head] {
+		head++
+	}
+	tail := 0
+	for tail < len(x)-head && tail < len(y)-head && x[len(x)-1-tail] == y[len(y)-1-tail] {
+		tail++
+	}
+	x, y = x[head:len(x)-tail], y[head:len(y)-tail]
+	var sb strings.Builder
+	from, to := "a/"+safe(name), "b/"+safe(name)
+	if len(a) == 0 {
+		from = "/dev/null"
+	}
+	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", from, to)
+	if len(x)*len(y) > maxDiffCells {
+		fmt.Fprintf(&sb, "@@ -%s +%s @@ (%d lines differ: too many to show)\n", hunkRange(head, len(x)), hunkRange(head, len(y)), len(x)+len(y))
+		return sb.String()
+	}
+	// Longest common subsequence table of what differs.
 	n, m := len(x), len(y)
 	lcs := make([][]int, n+1)
 	for i := range lcs {
@@ -29,12 +50,6 @@ func unifiedDiff(name string, a, b []byte) string {
 			}
 		}
 	}
-	var sb strings.Builder
-	from, to := "a/"+safe(name), "b/"+safe(name)
-	if len(a) == 0 {
-		from = "/dev/null"
-	}
-	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", from, to)
 	i, j := 0, 0
 	for i < n || j < m {
 		if i < n && j < m && x[i] == y[j] {
@@ -51,7 +66,7 @@ func unifiedDiff(name string, a, b []byte) string {
 				j++
 			}
 		}
-		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(i0, i-i0), hunkRange(j0, j-j0))
+		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(head+i0, i-i0), hunkRange(head+j0, j-j0))
 		for _, l := range x[i0:i] {
 			sb.WriteString("-" + shown(l))
 		}
@@ -61,6 +76,9 @@ func unifiedDiff(name string, a, b []byte) string {
 	}
 	return sb.String()
 }
+
+// maxDiffCells bounds the table of the part of two files that differs.
+const maxDiffCells = 1 << 20
 
 // hunkRange formats a hunk's start,count as diff(1) does.
 func hunkRange(start, count int) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -236,6 +237,33 @@ func TestUnifiedDiff(t *testing.T) {
 	want = "--- a/P.yaml\n+++ b/P.yaml\n@@ -1 +1,2 @@\n-encryptionsalt: s\n+secretsprovider: x\n+encryptedkey: k\n"
 	if got != want {
 		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestUnifiedDiffLarge: a change in the middle of a large file is
+// placed by its line number, in time and memory linear in the file (the
+// old table was lines squared: a 50 MB file took minutes).
+func TestUnifiedDiffLarge(t *testing.T) {
+	var a strings.Builder
+	for i := range 200000 {
+		fmt.Fprintf(&a, "  k%d: v\n", i)
+	}
+	before := "config:\n" + a.String()
+	after := "secretsprovider: x\n" + before
+	got := unifiedDiff("P.yaml", []byte(before), []byte(after))
+	want := "--- a/P.yaml\n+++ b/P.yaml\n@@ -0,0 +1 @@\n+secretsprovider: x\n"
+	if got != want {
+		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
+	}
+	mid := strings.Replace(before, "  k100000: v\n", "encryptionsalt: s\n", 1)
+	got = unifiedDiff("P.yaml", []byte(before), []byte(mid))
+	if !strings.Contains(got, "@@ -100002 +100002 @@\n") {
+		t.Errorf("a change at line 100002 is shown as:\n%s", got)
+	}
+	// Files that differ everywhere are summarised, not tabulated.
+	got = unifiedDiff("P.yaml", []byte(before), []byte(strings.ReplaceAll(before, ": v", ": w")))
+	if !strings.Contains(got, "too many to show") {
+		t.Errorf("a whole-file change is shown as:\n%.300s", got)
 	}
 }
 
