@@ -28,6 +28,7 @@ const (
 	exitUsage    = 2
 	exitDrift    = 3 // --check, check or --fail-on found something
 	exitConflict = 4
+	exitMissing  = 5 // restore: a stack the backend does not hold
 	// exitInterrupted is the shell's code for a process SIGINT ended:
 	// 128 + 2. stacksync exits with it on SIGINT and SIGTERM alike.
 	exitInterrupted = 130
@@ -40,7 +41,7 @@ const usage = `stacksync restores and audits the secrets provider of Pulumi DIY 
 
 Usage:
   stacksync restore [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
-                    [--check] [--dry-run] [--force] [-o|--output text|json]
+                    [--check] [--dry-run] [--force] [--missing-ok] [-o|--output text|json]
                     [--timeout DURATION] [STACK]...
   stacksync audit   [--backend URL] [--project P]... [-o table|json|csv] [--fail-on LIST]
                     [--history] [-j N] [--timeout DURATION]
