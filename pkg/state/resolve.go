@@ -164,20 +164,6 @@ func (b *Backend) knownLayout() Layout {
 	return Layout{MetaVersion: 1}
 }
 
-// hasLock reports whether ref's lock directory holds any file, as pulumi
-// counts a lock, without reading it.
-func (b *Backend) hasLock(ctx context.Context, layout Layout, ref StackRef) (bool, error) {
-	found := false
-	err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(Object) error {
-		found = true
-		return errDone
-	})
-	if err == errDone {
-		err = nil
-	}
-	return found, err
-}
-
 // StackNotFound turns err, a missing stack's error, into a
 // *StackNotFoundError that lists the stacks of ref's project the backend
 // holds. If they cannot be listed, it returns err.
