@@ -17,18 +17,24 @@ const spoolMemory = 4 << 20
 // bytes, then in a temporary file, removed by close. Write errors stick:
 // Err returns the first.
 type spool struct {
-	mem  bytes.Buffer
-	f    *os.File
-	fw   *bufio.Writer
-	gone bool // the file is already removed from its directory
-	err  error
+	// limit replaces spoolMemory when above zero.
+	limit int
+	mem   bytes.Buffer
+	f     *os.File
+	fw    *bufio.Writer
+	gone  bool // the file is already removed from its directory
+	err   error
 }
 
 func (s *spool) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	if s.f == nil && s.mem.Len()+len(p) <= spoolMemory {
+	limit := spoolMemory
+	if s.limit > 0 {
+		limit = s.limit
+	}
+	if s.f == nil && s.mem.Len()+len(p) <= limit {
 		return s.mem.Write(p)
 	}
 	if s.f == nil {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // auditFP is the fingerprint an audit reports for an encrypted key,
@@ -694,5 +697,78 @@ func TestAuditHistoryBoundedMatchesExhaustive(t *testing.T) {
 		if reads > historyMaxReads {
 			t.Errorf("%q: %d reads, budget %d", pattern, reads, historyMaxReads)
 		}
+	}
+}
+
+// manyStacks returns a backend of n passphrase stacks over a counting
+// store.
+func manyStacks(n int) (*Backend, *countingStore) {
+	s := NewMemStore()
+	s.Put(metaKey, []byte("version: 1\n"), t0)
+	data := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	for i := range n {
+		s.Put(fmt.Sprintf(".pulumi/stacks/demo/s%04d.json", i), data, t0)
+	}
+	cs := &countingStore{Store: s}
+	return NewBackend(nil, cs), cs
+}
+
+func TestAuditEachStops(t *testing.T) {
+	// An error from fn stops the audit and is returned; fn is not called
+	// again.
+	b, _ := manyStacks(100)
+	stop := errors.New("disk full")
+	calls := 0
+	err := b.AuditEach(context.Background(), AuditOptions{Jobs: 4}, func(r StackReport) error {
+		calls++
+		if calls == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 3 {
+		t.Errorf("AuditEach = %v after %d calls, want %v after 3", err, calls, stop)
+	}
+
+	// A context ended during the audit: no report after it, and its error.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls = 0
+	err = b.AuditEach(ctx, AuditOptions{Jobs: 4}, func(r StackReport) error {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || calls != 3 {
+		t.Errorf("AuditEach = %v after %d calls, want context.Canceled after 3", err, calls)
+	}
+}
+
+// The workers run a bounded distance ahead of a slow consumer: reports
+// held at once do not grow with the number of stacks.
+func TestAuditEachBoundsReadAhead(t *testing.T) {
+	const jobs = 2
+	b, cs := manyStacks(200)
+	var order []string
+	err := b.AuditEach(context.Background(), AuditOptions{Jobs: jobs}, func(r StackReport) error {
+		if len(order) == 0 {
+			// Let the workers run as far as they can.
+			for i := 0; i < 1000; i++ {
+				runtime.Gosched()
+			}
+			time.Sleep(20 * time.Millisecond)
+			// meta.yaml, the slots queued, one job held by each worker
+			// and one the dispatcher is handing over.
+			if got, limit := cs.calls.Load(), int64(1+4*jobs+jobs+1); got > limit {
+				t.Errorf("%d reads while the first report is handled, want at most %d", got, limit)
+			}
+		}
+		order = append(order, r.Stack)
+		return nil
+	})
+	if err != nil || len(order) != 200 || !slices.IsSorted(order) {
+		t.Errorf("AuditEach = %v, %d reports, sorted %v", err, len(order), slices.IsSorted(order))
 	}
 }
