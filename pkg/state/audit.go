@@ -216,9 +216,12 @@ func (b *Backend) AuditEach(ctx context.Context, opts AuditOptions, fn func(Stac
 		}
 		n++
 	}
-	if n < len(l.Stacks) || parent.Err() != nil {
-		// The caller's context ended: ours is only cancelled above.
-		return parent.Err()
+	// Our context is only cancelled above: an end is the caller's.
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	if n < len(l.Stacks) {
+		return fmt.Errorf("audit stopped after %d of %d stacks", n, len(l.Stacks))
 	}
 	for _, r := range extra {
 		if err := fn(r); err != nil {
