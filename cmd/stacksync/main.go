@@ -45,7 +45,7 @@ Usage:
                     [--check] [--dry-run] [--force] [--missing-ok] [-o|--output text|json]
                     [--timeout DURATION] [STACK]...
   stacksync audit   [--backend URL] [--project P]... [-o table|json|csv] [--fail-on LIST]
-                    [--history] [-j N] [--timeout DURATION]
+                    [--history[=all]] [-j N] [--timeout DURATION]
   stacksync ls      [--backend URL] [--project P]... [-o text|json] [--timeout DURATION]
   stacksync show    [project/]STACK [--backend URL] [-C DIR] [-o text|json]
                     [--timeout DURATION]
