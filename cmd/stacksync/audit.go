@@ -27,7 +27,7 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs := newFlagSet("audit", e)
 	var projects stringList
 	var backendURL, output, failOn string
-	var history bool
+	var history, keys bool
 	jobs := 16
 	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
 	fs.Var(&projects, "project", "audit only this project (repeatable)")
@@ -36,9 +36,11 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs.StringVar(&failOn, "fail-on", "", "exit 3 if any stack's provider is in this comma-separated `LIST` (e.g. passphrase,none)")
 	fs.BoolVar(&history, "history", false, "also read backups and history, and report stacks whose provider changed")
 	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
+	fs.BoolVar(&keys, "keys", false, "also describe each distinct KMS key (one DescribeKey each): key_state and deletion_date")
 	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
 	var failOnSet map[string]bool
+	failOn, keyFailOn := splitKeyFailOn(failOn)
 	if err == nil {
 		failOnSet, err = parseFailOn(failOn)
 	}
@@ -87,6 +89,9 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		errorLine(e, fmt.Errorf("auditing %s: %w", w.backend.URL.Raw, err))
 		return exitError
 	}
+	if keys || len(keyFailOn) > 0 {
+		annotateKeys(ctx, e, reports, jobs)
+	}
 	if history {
 		// Flipped stacks first: they are the ones to act on.
 		sort.SliceStable(reports, func(i, j int) bool { return reports[i].Flipped && !reports[j].Flipped })
@@ -95,9 +100,12 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	case "json":
 		err = writeAuditJSON(e.stdout, reports)
 	case "csv":
-		err = writeAuditCSV(e.stdout, reports)
+		err = writeAuditCSV(e.stdout, reports, keys)
 	default:
 		err = writeAuditTable(e.stdout, reports, history)
+		if err == nil && keys {
+			err = writeKeyTable(e.stdout, reports)
+		}
 	}
 	if err != nil {
 		errorLine(e, err)
@@ -119,7 +127,7 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		}
 	}
 	for _, r := range reports {
-		if failOnSet[r.Provider] && code == exitOK {
+		if (failOnSet[r.Provider] || keyFailOn[r.KeyState]) && code == exitOK {
 			code = exitDrift
 		}
 	}
@@ -193,13 +201,13 @@ func auditRow(r state.StackReport) []string {
 		strconv.FormatBool(r.Flipped), r.PreviousProvider, r.PreviousSecretsProvider, r.Error}
 }
 
-func writeAuditCSV(w io.Writer, reports []state.StackReport) error {
+func writeAuditCSV(w io.Writer, reports []state.StackReport, keys bool) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(auditFields); err != nil {
+	if err := cw.Write(withKeyColumns(auditFields, keys, nil)); err != nil {
 		return err
 	}
 	for _, r := range reports {
-		if err := cw.Write(safeAll(auditRow(r))); err != nil {
+		if err := cw.Write(safeAll(withKeyColumns(auditRow(r), keys, &r))); err != nil {
 			return err
 		}
 	}
