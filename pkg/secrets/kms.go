@@ -379,7 +379,7 @@ func (v *Verifier) keyStateResult(ctx context.Context, cl *awsClients, k kmsURL,
 		principal, perr := v.callerIdentity(ctx, cl)
 		who := principal
 		if perr != nil {
-			who = "the job's principal (unknown: sts:GetCallerIdentity: " + shortErr(perr) + ")"
+			who = "the job's principal (unknown: sts:GetCallerIdentity failed: " + innermost(perr) + ")"
 		}
 		r = fail(ReasonAccessDenied, "KMS in %s denied %s kms:Decrypt of the data key of %s (%s); grant kms:Decrypt on %s, or the data key is encrypted under a key this principal cannot use",
 			region, who, rawURL, apiMessage(decryptErr), k.keyID)
@@ -407,6 +407,16 @@ func (v *Verifier) callerIdentity(ctx context.Context, cl *awsClients) (string, 
 		return "", err
 	}
 	return aws.ToString(out.Arn), nil
+}
+
+// innermost is the text after the last ": " of err's text: the cause a
+// chain of SDK wrappers ends with ("connection refused").
+func innermost(err error) string {
+	s := shortErr(err)
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
 }
 
 // shortErr is err's text, cut to a line.
