@@ -342,5 +342,75 @@ func TestRestoreVerify(t *testing.T) {
 	if s3Requests > 4 {
 		t.Errorf("restore --verify made %d S3 requests, want a restore's (at most 4): %v", s3Requests, s3Proxy.Requests())
 	}
+
+	// What --verify adds to a restore, from the proxies' clocks: after the
+	// restore's one S3 round, one KMS round trip. With every request
+	// delayed by rtt, the KMS request must start right after the S3 round
+	// (config loading, settings write: well under rtt) and be the only one.
+	t.Run("added-latency", func(t *testing.T) {
+		const rtt = 20 * time.Millisecond
+		s3p := harness.StartRecordingProxy(t, b.S3.Endpoint)
+		kmsp := harness.StartRecordingProxy(t, b.KMS.Endpoint)
+		s3p.Delay, kmsp.Delay = rtt, rtt
+		env := stacksyncEnv(t, append(b.S3.Env(), "AWS_ENDPOINT_URL_KMS="+kmsp.URL)...)
+		backend := harness.S3BackendURL(s3p.HostPort, harness.Region, b.Bucket, "")
+		var gaps, added []time.Duration
+		for range 11 {
+			s3p.Reset()
+			kmsp.Reset()
+			if _, e, code := runStacksync(t, b.Bin, env, "restore", "--verify", "-C", dir, "--backend", backend, stack); code != 0 {
+				t.Fatalf("restore --verify: exit %d: %s", code, e)
+			}
+			s3r, kr := s3p.Requests(), kmsp.Requests()
+			if len(kr) != 1 {
+				t.Fatalf("KMS requests %v, want one Decrypt", kr)
+			}
+			var s3End time.Time
+			for _, r := range s3r {
+				if r.End.After(s3End) {
+					s3End = r.End
+				}
+			}
+			gaps = append(gaps, kr[0].Start.Sub(s3End))
+			added = append(added, kr[0].End.Sub(s3End))
+		}
+		gap, add := sortedMedian(gaps), sortedMedian(added)
+		t.Logf("rtt %v: after the S3 round, the KMS request starts after a median %v (min %v, max %v) and its answer arrives %v after it (min %v, max %v)",
+			rtt, gap, gaps[0], gaps[len(gaps)-1], add, added[0], added[len(added)-1])
+		if gap >= rtt {
+			t.Errorf("median gap between the S3 round and the KMS request %v, want under one round trip (%v)", gap, rtt)
+		}
+	})
 	assertSecretsWork(t, p, dir, stack, nil, "x")
+}
+
+// BenchmarkRestoreVerify measures what --verify adds to a restore, whole
+// processes, with the settings file already right: on loopback, and with
+// every S3 and KMS request delayed by rtt (a remote region's round trip).
+func BenchmarkRestoreVerify(b *testing.B) {
+	bin := harness.BuildStacksync(b)
+	sd := seedS3(b)
+	for _, rtt := range []time.Duration{0, 20 * time.Millisecond} {
+		s3p := harness.StartRecordingProxy(b, sd.s.Endpoint)
+		kmsp := harness.StartRecordingProxy(b, sd.k.Endpoint)
+		s3p.Delay, kmsp.Delay = rtt, rtt
+		env := stacksyncEnv(b, append(sd.s.Env(), "AWS_ENDPOINT_URL_KMS="+kmsp.URL)...)
+		backend := harness.S3BackendURL(s3p.HostPort, harness.Region, "state", "")
+		for _, args := range [][]string{{"restore"}, {"restore", "--verify"}} {
+			b.Run(strings.Join(args, "-")+"/rtt="+rtt.String(), func(b *testing.B) {
+				var runs []time.Duration
+				for i := 0; i < b.N; i++ {
+					start := time.Now()
+					o, e, code := runStacksync(b, bin, env, append(args, "-C", sd.dir, "--backend", backend, seedStack)...)
+					runs = append(runs, time.Since(start))
+					if code != 0 {
+						b.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, o, e)
+					}
+				}
+				med := sortedMedian(runs)
+				b.ReportMetric(float64(med.Nanoseconds())/1e6, "ms-median")
+				b.Logf("%d runs: median %v, min %v, max %v", len(runs), med, runs[0], runs[len(runs)-1])
+			})
+		}
+	}
 }
