@@ -20,11 +20,6 @@ import (
 	"github.com/stacksync/stacksync/pkg/state"
 )
 
-// auditFields are the CSV columns, in order; the same names as the JSON.
-var auditFields = []string{"project", "stack", "provider", "secretsprovider", "key", "region", "encryptedkey_sha256",
-	"object", "size", "last_modified", "compression", "checkpoint_version", "locked", "legacy",
-	"flipped", "previous_provider", "previous_secretsprovider", "error"}
-
 func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs := newFlagSet("audit", e)
 	var projects stringList
@@ -90,6 +85,7 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		rep.keys = secrets.NewKeyAuditor(secrets.AWSOptions{HTTPClient: state.S3StoreOptions{CABundle: e.caBundle}.HTTPClient()})
 		rep.keyStates = map[string]int{}
 		rep.keysCtx = ctx
+		rep.columns = auditColumns(true)
 	}
 	err = w.backend.AuditEach(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history.mode, Progress: count}, rep.add)
 	prog.finish()
@@ -231,10 +227,12 @@ type auditReport struct {
 	keysCtx   context.Context
 	keyStates map[string]int
 	keyRows   []state.StackReport
+	// columns are the CSV's.
+	columns csvColumns
 }
 
 func newAuditReport(format string, history bool) *auditReport {
-	a := &auditReport{format: format, history: history, summary: auditSummary{Providers: map[string]int{}}}
+	a := &auditReport{format: format, history: history, summary: auditSummary{Providers: map[string]int{}}, columns: auditColumns(false)}
 	for _, c := range state.ProviderClasses {
 		a.summary.Providers[c] = 0
 	}
@@ -272,7 +270,7 @@ func (a *auditReport) add(r state.StackReport) error {
 		sp.Write(data)
 	case "csv":
 		cw := csv.NewWriter(sp)
-		if err := cw.Write(safeAll(withKeyColumns(auditRow(r), a.keys != nil, &r))); err != nil {
+		if err := cw.Write(safeAll(csvRow(r, a.columns))); err != nil {
 			return err
 		}
 		cw.Flush()
@@ -332,7 +330,7 @@ func (a *auditReport) writeJSON(w *bufio.Writer) error {
 
 func (a *auditReport) writeCSV(w *bufio.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(withKeyColumns(auditFields, a.keys != nil, nil)); err != nil {
+	if err := cw.Write(a.columns.names()); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -381,13 +379,6 @@ func (a *auditReport) widen(cells []string) {
 	}
 }
 
-// auditRow returns r's CSV fields, in the order of auditFields.
-func auditRow(r state.StackReport) []string {
-	return []string{r.Project, r.Stack, r.Provider, r.SecretsProvider, r.Key, r.Region, r.EncryptedKeySHA,
-		r.Object, strconv.FormatInt(r.Size, 10), r.LastModified.UTC().Format(time.RFC3339), r.Compression,
-		strconv.Itoa(r.CheckpointVersion), strconv.FormatBool(r.Locked), strconv.FormatBool(r.Legacy),
-		strconv.FormatBool(r.Flipped), r.PreviousProvider, r.PreviousSecretsProvider, r.Error}
-}
 
 func auditTableHead(history bool) []string {
 	head := []string{"PROJECT", "STACK", "PROVIDER", "KEY", "REGION", "DATA KEY", "COMPRESSION", "VERSION", "LOCKED"}

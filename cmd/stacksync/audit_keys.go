@@ -50,18 +50,6 @@ func appendKeyRow(rows []state.StackReport, r state.StackReport) []state.StackRe
 	return append(rows, state.StackReport{Key: r.Key, Region: r.Region, Provider: r.Provider, KeyState: r.KeyState, DeletionDate: r.DeletionDate, Size: 1})
 }
 
-// withKeyColumns appends, with keys, the key_state and deletion_date
-// columns to a CSV row: their names for the header (r nil), else r's.
-func withKeyColumns(row []string, keys bool, r *state.StackReport) []string {
-	switch {
-	case !keys:
-		return row
-	case r == nil:
-		return append(row[:len(row):len(row)], "key_state", "deletion_date")
-	}
-	return append(row[:len(row):len(row)], r.KeyState, formatDate(r.DeletionDate))
-}
-
 // formatDate formats a deletion date for CSV and tables, "" for none.
 func formatDate(t *time.Time) string {
 	if t == nil {

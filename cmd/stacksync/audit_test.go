@@ -760,9 +760,9 @@ func oldAuditOutput(t *testing.T, format string, history bool, reports []state.S
 		}
 	case "csv":
 		cw := csv.NewWriter(&b)
-		_ = cw.Write(auditFields)
+		_ = cw.Write(pinnedCSVHeader)
 		for _, r := range reports {
-			_ = cw.Write(safeAll(auditRow(r)))
+			_ = cw.Write(safeAll(pinnedCSVRow(r)))
 		}
 		cw.Flush()
 	default:
@@ -906,5 +906,38 @@ func TestAuditHistoryFlag(t *testing.T) {
 		if code != exitUsage || strings.Count(errs, "\n") < 1 {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errs)
 		}
+	}
+}
+
+// pinnedCSVHeader and pinnedCSVRow are the CSV contract written out by
+// hand: the columns are derived from state.StackReport's fields, and a
+// change there must not move or rename a column unnoticed.
+var pinnedCSVHeader = []string{"project", "stack", "provider", "secretsprovider", "key", "region", "encryptedkey_sha256",
+	"object", "size", "last_modified", "compression", "checkpoint_version", "locked", "legacy",
+	"flipped", "previous_provider", "previous_secretsprovider", "error"}
+
+func pinnedCSVRow(r state.StackReport) []string {
+	return []string{r.Project, r.Stack, r.Provider, r.SecretsProvider, r.Key, r.Region, r.EncryptedKeySHA,
+		r.Object, strconv.FormatInt(r.Size, 10), r.LastModified.UTC().Format(time.RFC3339), r.Compression,
+		strconv.Itoa(r.CheckpointVersion), strconv.FormatBool(r.Locked), strconv.FormatBool(r.Legacy),
+		strconv.FormatBool(r.Flipped), r.PreviousProvider, r.PreviousSecretsProvider, r.Error}
+}
+
+// TestAuditColumns: the CSV columns come from the JSON fields, in order,
+// without previous_object, and with the two key columns only with --keys.
+func TestAuditColumns(t *testing.T) {
+	if got := auditColumns(false).names(); !slices.Equal(got, pinnedCSVHeader) {
+		t.Errorf("columns = %q\nwant %q", got, pinnedCSVHeader)
+	}
+	withKeys := append(slices.Clone(pinnedCSVHeader), "key_state", "deletion_date")
+	if got := auditColumns(true).names(); !slices.Equal(got, withKeys) {
+		t.Errorf("columns with --keys = %q\nwant %q", got, withKeys)
+	}
+	when := time.Date(2026, 12, 3, 8, 0, 0, 0, time.FixedZone("x", 3600))
+	r := state.StackReport{Project: "p", Stack: "s", Provider: "awskms", Size: 42, LastModified: when, CheckpointVersion: 3,
+		Locked: true, Flipped: true, PreviousObject: "not a column", KeyState: "PendingDeletion", DeletionDate: &when}
+	want := append(pinnedCSVRow(r), "PendingDeletion", "2026-12-03T07:00:00Z")
+	if got := csvRow(r, auditColumns(true)); !slices.Equal(got, want) {
+		t.Errorf("row = %q\nwant %q", got, want)
 	}
 }

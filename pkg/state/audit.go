@@ -31,7 +31,9 @@ func ProviderClass(p *SecretsProvider) string {
 }
 
 // StackReport is what an audit says of one stack. The JSON names are stable:
-// users script against them.
+// users script against them. The same list of fields, in the same order and
+// under the same names, makes the CSV columns: a field tagged csv:"-" is not
+// a column, and one tagged csv:"keys" is one only with audit --keys.
 type StackReport struct {
 	Project           string    `json:"project"`
 	Stack             string    `json:"stack"`
@@ -54,12 +56,12 @@ type StackReport struct {
 	Flipped                 bool   `json:"flipped"`
 	PreviousProvider        string `json:"previous_provider,omitempty"`
 	PreviousSecretsProvider string `json:"previous_secretsprovider,omitempty"`
-	PreviousObject          string `json:"previous_object,omitempty"`
+	PreviousObject          string `json:"previous_object,omitempty" csv:"-"`
 	Error                   string `json:"error"`
 	// KeyState and DeletionDate are, with audit --keys, the state of an
 	// awskms stack's KMS key (pkg/secrets.KeyAuditor fills them).
-	KeyState     string     `json:"key_state,omitempty"`
-	DeletionDate *time.Time `json:"deletion_date,omitempty"`
+	KeyState     string     `json:"key_state,omitempty" csv:"keys"`
+	DeletionDate *time.Time `json:"deletion_date,omitempty" csv:"keys"`
 
 	// Ref is the stack's reference; Head the decoded head (zero on error).
 	Ref  StackRef `json:"-"`
