@@ -228,6 +228,11 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	res, err := w.backend.Provider(ctx, ref, state.LookupOptions{Fallback: true, Locks: w.locked == nil})
 	switch {
 	case errors.Is(err, state.ErrCorrupt):
+		// A damaged meta.yaml is not the checkpoint, and its message says
+		// what to do already.
+		if _, lerr := w.backend.Layout(ctx); lerr != nil {
+			return fail(err)
+		}
 		return fail(fmt.Errorf("%w; the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups", err))
 	case err != nil:
 		return fail(err)
