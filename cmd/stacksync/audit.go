@@ -1,19 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stacksync/stacksync/pkg/state"
 )
@@ -27,14 +28,15 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs := newFlagSet("audit", e)
 	var projects stringList
 	var backendURL, output, failOn string
-	var history bool
+	var history historyFlag
 	jobs := 16
 	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
 	fs.Var(&projects, "project", "audit only this project (repeatable)")
 	fs.StringVar(&output, "output", "table", "output format: table, json or csv")
 	fs.StringVar(&output, "o", "table", "shorthand for --output")
 	fs.StringVar(&failOn, "fail-on", "", "exit 3 if any stack's provider is in this comma-separated `LIST` (e.g. passphrase,none)")
-	fs.BoolVar(&history, "history", false, "also read backups and history, and report stacks whose provider changed")
+	fs.Var(&history, "history", "also read backups and history, and report stacks whose provider changed: a bounded search of a few\n"+
+		"reads per stack; --history=all reads every earlier checkpoint until one differs")
 	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
 	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
@@ -76,34 +78,26 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		total.Store(int64(t))
 		prog.update(d, t)
 	}
-	reports, err := w.backend.Audit(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history, Progress: count})
+	rep := newAuditReport(output, history.mode != state.HistoryOff)
+	defer rep.close()
+	err = w.backend.AuditEach(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history.mode, Progress: count}, rep.add)
 	prog.finish()
 	if err != nil {
 		// A stopped audit prints no report: a partial one could pass a
-		// policy gate that the full one fails.
+		// policy gate that the full one fails. The report is spooled
+		// until the audit is complete.
 		if c, ok := stopped(ctx, e, int(done.Load()), int(total.Load())); ok {
 			return c
 		}
 		errorLine(e, fmt.Errorf("auditing %s: %w", w.backend.URL.Raw, err))
 		return exitError
 	}
-	if history {
-		// Flipped stacks first: they are the ones to act on.
-		sort.SliceStable(reports, func(i, j int) bool { return reports[i].Flipped && !reports[j].Flipped })
-	}
-	switch output {
-	case "json":
-		err = writeAuditJSON(e.stdout, reports)
-	case "csv":
-		err = writeAuditCSV(e.stdout, reports)
-	default:
-		err = writeAuditTable(e.stdout, reports, history)
-	}
-	if err != nil {
+	if err := rep.writeTo(e.stdout); err != nil {
 		errorLine(e, err)
 		return exitError
 	}
-	if len(reports) == 0 {
+	s := rep.summary
+	if s.Stacks == 0 {
 		// A policy gate must not pass because it looked in the wrong place.
 		where := "backend " + w.backend.URL.Raw
 		if len(projects) > 0 {
@@ -112,19 +106,47 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 		errorLine(e, fmt.Errorf("no stacks found in %s; check the backend URL and --project", where))
 		return exitError
 	}
-	code := exitOK
-	for _, r := range reports {
-		if r.Error != "" {
-			code = exitError
+	if s.Errors > 0 {
+		return exitError
+	}
+	for p := range failOnSet {
+		if s.Providers[p] > 0 {
+			return exitDrift
 		}
 	}
-	for _, r := range reports {
-		if failOnSet[r.Provider] && code == exitOK {
-			code = exitDrift
-		}
-	}
-	return code
+	return exitOK
 }
+
+// historyFlag is --history: a boolean flag that also takes "all".
+type historyFlag struct{ mode state.HistoryMode }
+
+func (h *historyFlag) String() string {
+	switch h.mode {
+	case state.HistoryBounded:
+		return "true"
+	case state.HistoryAll:
+		return "all"
+	}
+	return "false"
+}
+
+func (h *historyFlag) Set(v string) error {
+	if v == "all" {
+		h.mode = state.HistoryAll
+		return nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("want --history or --history=all")
+	}
+	h.mode = state.HistoryOff
+	if on {
+		h.mode = state.HistoryBounded
+	}
+	return nil
+}
+
+func (h *historyFlag) IsBoolFlag() bool { return true }
 
 // parseFailOn parses the --fail-on list, accepting only provider classes.
 func parseFailOn(s string) (map[string]bool, error) {
@@ -154,38 +176,176 @@ type auditSummary struct {
 	Errors    int            `json:"errors"`
 }
 
-func summarize(reports []state.StackReport) auditSummary {
-	s := auditSummary{Stacks: len(reports), Providers: map[string]int{}}
+// count adds r to the summary.
+func (s *auditSummary) count(r state.StackReport) {
+	s.Stacks++
+	s.Providers[r.Provider]++
+	if r.Flipped {
+		s.Flipped++
+	}
+	if r.Locked {
+		s.Locked++
+	}
+	if r.Error != "" {
+		s.Errors++
+	}
+}
+
+// auditReport writes an audit's output from reports that come one at a
+// time, in project and stack order, holding none of them: each is encoded
+// as it comes into a spool (memory, then a temporary file), and the
+// output is written once the audit is complete, so a stopped audit prints
+// nothing. With history, flipped stacks go first: they are spooled apart.
+// A table's column widths are kept as rows come, so the rows can be
+// padded when written.
+type auditReport struct {
+	format  string
+	history bool
+	summary auditSummary
+	// flipped and others hold the encoded stacks, flipped first.
+	flipped, others spool
+	nFlipped        int
+	nOthers         int
+	widths          []int // of the table's columns
+}
+
+func newAuditReport(format string, history bool) *auditReport {
+	a := &auditReport{format: format, history: history, summary: auditSummary{Providers: map[string]int{}}}
 	for _, c := range state.ProviderClasses {
-		s.Providers[c] = 0
+		a.summary.Providers[c] = 0
 	}
-	for _, r := range reports {
-		s.Providers[r.Provider]++
-		if r.Flipped {
-			s.Flipped++
-		}
-		if r.Locked {
-			s.Locked++
-		}
-		if r.Error != "" {
-			s.Errors++
-		}
+	if format == "table" {
+		a.widen(auditTableHead(history))
 	}
-	return s
+	return a
 }
 
-func writeAuditJSON(w io.Writer, reports []state.StackReport) error {
-	if reports == nil {
-		reports = []state.StackReport{}
+// add encodes r into its spool; AuditEach calls it.
+func (a *auditReport) add(r state.StackReport) error {
+	a.summary.count(r)
+	sp, n := &a.others, &a.nOthers
+	if a.history && r.Flipped {
+		sp, n = &a.flipped, &a.nFlipped
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		Stacks  []state.StackReport `json:"stacks"`
-		Summary auditSummary        `json:"summary"`
-	}{reports, summarize(reports)})
+	*n++
+	switch a.format {
+	case "json":
+		data, err := json.MarshalIndent(r, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if *n > 1 {
+			sp.WriteString(",\n")
+		}
+		sp.WriteString("    ")
+		sp.Write(data)
+	case "csv":
+		cw := csv.NewWriter(sp)
+		if err := cw.Write(safeAll(auditRow(r))); err != nil {
+			return err
+		}
+		cw.Flush()
+	default:
+		cells := auditTableRow(r, a.history)
+		a.widen(cells)
+		sp.WriteString(strings.Join(cells, "\t"))
+		sp.WriteString("\n")
+	}
+	return sp.Err()
 }
 
+// writeTo writes the whole output to w.
+func (a *auditReport) writeTo(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	switch a.format {
+	case "json":
+		err = a.writeJSON(bw)
+	case "csv":
+		err = a.writeCSV(bw)
+	default:
+		err = a.writeTable(bw)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeJSON writes {"stacks": [...], "summary": {...}} byte for byte as
+// json.Encoder with a two-space indent writes it.
+func (a *auditReport) writeJSON(w *bufio.Writer) error {
+	w.WriteString("{\n  \"stacks\": [")
+	if a.nFlipped+a.nOthers > 0 {
+		w.WriteString("\n")
+		if err := a.flipped.copyTo(w); err != nil {
+			return err
+		}
+		if a.nFlipped > 0 && a.nOthers > 0 {
+			w.WriteString(",\n")
+		}
+		if err := a.others.copyTo(w); err != nil {
+			return err
+		}
+		w.WriteString("\n  ")
+	}
+	w.WriteString("],\n  \"summary\": ")
+	data, err := json.MarshalIndent(a.summary, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	w.Write(data)
+	_, err = w.WriteString("\n}\n")
+	return err
+}
+
+func (a *auditReport) writeCSV(w *bufio.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(auditFields); err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := a.flipped.copyTo(w); err != nil {
+		return err
+	}
+	return a.others.copyTo(w)
+}
+
+// writeTable writes the table as text/tabwriter would (cells padded to the
+// widest of their column plus two spaces, in runes; the last cell as it
+// is), then the summary line.
+func (a *auditReport) writeTable(w *bufio.Writer) error {
+	pad := func(line string) {
+		cells := strings.Split(line, "\t")
+		for i, c := range cells {
+			w.WriteString(c)
+			if i < len(cells)-1 {
+				w.WriteString(strings.Repeat(" ", a.widths[i]+2-utf8.RuneCountInString(c)))
+			}
+		}
+		w.WriteString("\n")
+	}
+	pad(strings.Join(auditTableHead(a.history), "\t"))
+	for _, sp := range []*spool{&a.flipped, &a.others} {
+		if err := sp.eachLine(pad); err != nil {
+			return err
+		}
+	}
+	_, err := w.WriteString(a.summaryLine() + "\n")
+	return err
+}
+
+// widen grows the table's column widths to fit cells.
+func (a *auditReport) widen(cells []string) {
+	for len(a.widths) < len(cells) {
+		a.widths = append(a.widths, 0)
+	}
+	for i, c := range cells {
+		a.widths[i] = max(a.widths[i], utf8.RuneCountInString(c))
+	}
+}
+
+// auditRow returns r's CSV fields, in the order of auditFields.
 func auditRow(r state.StackReport) []string {
 	return []string{r.Project, r.Stack, r.Provider, r.SecretsProvider, r.Key, r.Region, r.EncryptedKeySHA,
 		r.Object, strconv.FormatInt(r.Size, 10), r.LastModified.UTC().Format(time.RFC3339), r.Compression,
@@ -193,68 +353,56 @@ func auditRow(r state.StackReport) []string {
 		strconv.FormatBool(r.Flipped), r.PreviousProvider, r.PreviousSecretsProvider, r.Error}
 }
 
-func writeAuditCSV(w io.Writer, reports []state.StackReport) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(auditFields); err != nil {
-		return err
+func auditTableHead(history bool) []string {
+	head := []string{"PROJECT", "STACK", "PROVIDER", "KEY", "REGION", "DATA KEY", "COMPRESSION", "VERSION", "LOCKED"}
+	if history {
+		head = append(head, "FLIPPED FROM")
 	}
-	for _, r := range reports {
-		if err := cw.Write(safeAll(auditRow(r))); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+	return append(head, "ERROR")
 }
 
-func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "PROJECT\tSTACK\tPROVIDER\tKEY\tREGION\tDATA KEY\tCOMPRESSION\tVERSION\tLOCKED"
-	if history {
-		head += "\tFLIPPED FROM"
-	}
-	fmt.Fprintln(tw, head+"\tERROR")
+// auditTableRow returns the table's cells for r, each fit to print.
+func auditTableRow(r state.StackReport, history bool) []string {
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
 		}
 		return s
 	}
-	for _, r := range reports {
-		key := r.Key
-		if key == "" && r.Provider != "awskms" {
-			key = r.SecretsProvider
-		}
-		project := r.Project
-		if r.Legacy {
-			project = "(legacy)"
-		}
-		locked := "-"
-		if r.Locked {
-			locked = "locked"
-		}
-		version := "-"
-		if r.Error == "" {
-			version = strconv.Itoa(r.CheckpointVersion)
-		}
-		line := strings.Join(safeAll([]string{project, r.Stack, r.Provider, dash(key), dash(r.Region), dash(r.EncryptedKeySHA),
-			dash(r.Compression), version, locked}), "\t")
-		if history {
-			from := "-"
-			if r.Flipped {
-				from = r.PreviousProvider
-				if r.PreviousSecretsProvider != "" {
-					from += " " + r.PreviousSecretsProvider
-				}
+	key := r.Key
+	if key == "" && r.Provider != "awskms" {
+		key = r.SecretsProvider
+	}
+	project := r.Project
+	if r.Legacy {
+		project = "(legacy)"
+	}
+	locked := "-"
+	if r.Locked {
+		locked = "locked"
+	}
+	version := "-"
+	if r.Error == "" {
+		version = strconv.Itoa(r.CheckpointVersion)
+	}
+	cells := []string{project, r.Stack, r.Provider, dash(key), dash(r.Region), dash(r.EncryptedKeySHA),
+		dash(r.Compression), version, locked}
+	if history {
+		from := "-"
+		if r.Flipped {
+			from = r.PreviousProvider
+			if r.PreviousSecretsProvider != "" {
+				from += " " + r.PreviousSecretsProvider
 			}
-			line += "\t" + safe(from)
 		}
-		fmt.Fprintln(tw, line+"\t"+safe(dash(r.Error)))
+		cells = append(cells, from)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	s := summarize(reports)
+	return safeAll(append(cells, dash(r.Error)))
+}
+
+// summaryLine is the table's last line.
+func (a *auditReport) summaryLine() string {
+	s := a.summary
 	var parts []string
 	for _, c := range state.ProviderClasses {
 		if n := s.Providers[c]; n > 0 {
@@ -268,7 +416,7 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 	if len(parts) > 0 {
 		line += ": " + strings.Join(parts, ", ")
 	}
-	if history {
+	if a.history {
 		line += fmt.Sprintf("; %d flipped", s.Flipped)
 	}
 	if s.Locked > 0 {
@@ -277,8 +425,12 @@ func writeAuditTable(w io.Writer, reports []state.StackReport, history bool) err
 	if s.Errors > 0 {
 		line += fmt.Sprintf("; %d unreadable", s.Errors)
 	}
-	_, err := fmt.Fprintln(w, line)
-	return err
+	return line
+}
+
+func (a *auditReport) close() {
+	a.flipped.close()
+	a.others.close()
 }
 
 // progress reports an audit's progress on stderr when stderr is a terminal,

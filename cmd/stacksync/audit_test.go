@@ -7,6 +7,8 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -14,9 +16,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/stacksync/stacksync/pkg/state"
 )
 
 // auditIssueFields are the stack fields the issue names as stable, in its
@@ -719,5 +724,187 @@ func TestCheckDirs(t *testing.T) {
 	write(t, filepath.Join(empty, "README"), "x")
 	if code, _, errs := auditRun(t, f, "check", empty); code != exitError || !strings.Contains(errs, "no Pulumi project") {
 		t.Errorf("check of a dir with no project: exit %d, %q", code, errs)
+	}
+}
+
+// oldAuditOutput is the output as the audit wrote it before it streamed:
+// the reports sorted flipped first (with history), encoded whole by
+// json.Encoder, csv.Writer or text/tabwriter. It is the oracle the
+// streamed output must match byte for byte.
+func oldAuditOutput(t *testing.T, format string, history bool, reports []state.StackReport) string {
+	t.Helper()
+	reports = slices.Clone(reports)
+	if history {
+		sort.SliceStable(reports, func(i, j int) bool { return reports[i].Flipped && !reports[j].Flipped })
+	}
+	sum := auditSummary{Providers: map[string]int{}}
+	for _, c := range state.ProviderClasses {
+		sum.Providers[c] = 0
+	}
+	for _, r := range reports {
+		sum.count(r)
+	}
+	var b bytes.Buffer
+	switch format {
+	case "json":
+		if reports == nil {
+			reports = []state.StackReport{}
+		}
+		enc := json.NewEncoder(&b)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Stacks  []state.StackReport `json:"stacks"`
+			Summary auditSummary        `json:"summary"`
+		}{reports, sum}); err != nil {
+			t.Fatal(err)
+		}
+	case "csv":
+		cw := csv.NewWriter(&b)
+		_ = cw.Write(auditFields)
+		for _, r := range reports {
+			_ = cw.Write(safeAll(auditRow(r)))
+		}
+		cw.Flush()
+	default:
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(auditTableHead(history), "\t"))
+		for _, r := range reports {
+			fmt.Fprintln(tw, strings.Join(auditTableRow(r, history), "\t"))
+		}
+		_ = tw.Flush()
+		a := &auditReport{history: history, summary: sum}
+		fmt.Fprintln(&b, a.summaryLine())
+	}
+	return b.String()
+}
+
+// auditSample returns n reports in listing order, with every field set in
+// some, multi-byte and control characters among them, and some flipped.
+func auditSample(n int) []state.StackReport {
+	classes := state.ProviderClasses
+	var out []state.StackReport
+	for i := range n {
+		r := state.StackReport{
+			Project: fmt.Sprintf("p%02d", i/7), Stack: fmt.Sprintf("stack-%03d", i), Provider: classes[i%len(classes)],
+			Object: fmt.Sprintf("s3://b/.pulumi/stacks/p/stack-%03d.json", i), Size: int64(100 * i),
+			LastModified: time.Unix(int64(1700000000+i), 0), Compression: []string{"none", "gzip", "zstd"}[i%3],
+			CheckpointVersion: 3, Locked: i%5 == 0, Legacy: i%11 == 0,
+		}
+		if r.Provider == "awskms" {
+			r.SecretsProvider, r.Key, r.Region, r.EncryptedKeySHA = kmsURL+"&x=<&>", "alias/ключ", "eu-west-1", "0123456789ab"
+		}
+		if i%6 == 1 {
+			r.Flipped, r.PreviousProvider, r.PreviousSecretsProvider = true, "awskms", strings.Repeat("é", i%13)+kmsURL
+			r.PreviousObject = "s3://b/.pulumi/backups/x"
+		}
+		if i%9 == 4 {
+			r.Error, r.Provider = "corrupt \x1b[31m state\tat byte "+strconv.Itoa(i), "unknown"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestAuditReportMatchesWholeEncoding(t *testing.T) {
+	for _, format := range []string{"json", "csv", "table"} {
+		for _, history := range []bool{false, true} {
+			var flippedOnly []state.StackReport
+			for _, r := range auditSample(40) {
+				if r.Flipped {
+					flippedOnly = append(flippedOnly, r)
+				}
+			}
+			for _, sample := range [][]state.StackReport{nil, auditSample(1), auditSample(2), auditSample(40), flippedOnly} {
+				for _, limit := range []int{0, 1, 500} { // memory only; a temporary file at once; after 500 bytes
+					n := len(sample)
+					name := fmt.Sprintf("%s history=%v n=%d limit=%d", format, history, n, limit)
+					t.Setenv("TMPDIR", t.TempDir())
+					reports := sample
+					a := newAuditReport(format, history)
+					a.flipped.limit, a.others.limit = limit, limit
+					for _, r := range reports {
+						if err := a.add(r); err != nil {
+							t.Fatalf("%s: add: %v", name, err)
+						}
+					}
+					spilled := a.others.f != nil || a.flipped.f != nil
+					if (n == 0 || limit == 0 || n == 40) && spilled != (limit > 0 && n == 40) {
+						// 40 reports are far above 500 bytes.
+						t.Errorf("%s: spilled to a file %v", name, spilled)
+					}
+					var b bytes.Buffer
+					if err := a.writeTo(&b); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					a.close()
+					if want := oldAuditOutput(t, format, history, reports); b.String() != want {
+						t.Errorf("%s: output differs from the whole encoding\ngot:\n%s\nwant:\n%s", name, b.String(), want)
+					}
+					if left, _ := os.ReadDir(os.Getenv("TMPDIR")); len(left) != 0 {
+						t.Errorf("%s: left %d files in TMPDIR", name, len(left))
+					}
+				}
+			}
+		}
+	}
+}
+
+// A spool that cannot create its temporary file fails the audit with a
+// message saying what to do.
+func TestAuditSpoolUnwritableTMPDIR(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	a := newAuditReport("json", false)
+	a.others.limit = 1
+	var err error
+	for _, r := range auditSample(3) {
+		if err = a.add(r); err != nil {
+			break
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "TMPDIR") {
+		t.Errorf("add with an unwritable TMPDIR: %v; want an error naming TMPDIR", err)
+	}
+	a.close()
+}
+
+func TestAuditHistoryFlag(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		".pulumi/stacks/demo/z.json": passphraseCheckpoint("z"),
+		// z was awskms, then passphrase, then awskms again, then
+		// passphrase: the bounded search sees the same provider at
+		// both ends and misses the flips; --history=all finds the
+		// newest awskms record.
+		".pulumi/backups/demo/z/z.1600000000000000000.json":            passphraseCheckpoint("z"),
+		".pulumi/backups/demo/z/z.1700000000000000000.json":            cloudCheckpoint("z"),
+		".pulumi/history/demo/z/z-1800000000000000000.checkpoint.json": passphraseCheckpoint("z"),
+	})
+	for _, tc := range []struct {
+		flag    string
+		flipped bool
+	}{{"--history", false}, {"--history=true", false}, {"--history=all", true}} {
+		code, out, errs := auditRun(t, f, "audit", tc.flag, "-o", "json")
+		if code != exitOK {
+			t.Fatalf("%s: exit %d, stderr %q", tc.flag, code, errs)
+		}
+		z := decodeAuditJSON(t, out).Stacks[0]
+		if z["flipped"] != tc.flipped {
+			t.Errorf("%s: flipped %v, want %v", tc.flag, z["flipped"], tc.flipped)
+		}
+		if tc.flipped && !strings.HasSuffix(str(z["previous_object"]), "z.1700000000000000000.json") {
+			t.Errorf("%s: previous_object %v, want the awskms backup", tc.flag, z["previous_object"])
+		}
+		// The table has the history column in every history mode.
+		if _, out, _ := auditRun(t, f, "audit", tc.flag); !strings.Contains(out, "FLIPPED FROM") {
+			t.Errorf("%s: table without FLIPPED FROM:\n%s", tc.flag, out)
+		}
+	}
+	if _, out, _ := auditRun(t, f, "audit", "--history=false"); strings.Contains(out, "FLIPPED FROM") {
+		t.Errorf("--history=false: table has FLIPPED FROM:\n%s", out)
+	}
+	for _, args := range [][]string{{"--history=some"}, {"--history", "all"}} {
+		code, _, errs := auditRun(t, f, append([]string{"audit"}, args...)...)
+		if code != exitUsage || strings.Count(errs, "\n") < 1 {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errs)
+		}
 	}
 }

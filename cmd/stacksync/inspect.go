@@ -113,7 +113,7 @@ func showCmd(ctx context.Context, args []string, e *env) int {
 	d, err := describeStack(ctx, w.backend, ref)
 	if err != nil {
 		if errors.Is(err, state.ErrStackNotFound) {
-			err = stackNotFound(ctx, w, ref, err)
+			err = notFoundHint(w.backend.StackNotFound(ctx, ref, err))
 		}
 		return failRun(ctx, e, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ const (
 	exitUsage    = 2
 	exitDrift    = 3 // --check, check or --fail-on found something
 	exitConflict = 4
+	exitMissing  = 5 // restore: a stack the backend does not hold
 	// exitInterrupted is the shell's code for a process SIGINT ended:
 	// 128 + 2. stacksync exits with it on SIGINT and SIGTERM alike.
 	exitInterrupted = 130
@@ -40,10 +42,10 @@ const usage = `stacksync restores and audits the secrets provider of Pulumi DIY 
 
 Usage:
   stacksync restore [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
-                    [--check] [--dry-run] [--force] [-o|--output text|json]
+                    [--check] [--dry-run] [--force] [--missing-ok] [-o|--output text|json]
                     [--timeout DURATION] [STACK]...
   stacksync audit   [--backend URL] [--project P]... [-o table|json|csv] [--fail-on LIST]
-                    [--history] [-j N] [--timeout DURATION]
+                    [--history[=all]] [-j N] [--timeout DURATION]
   stacksync ls      [--backend URL] [--project P]... [-o text|json] [--timeout DURATION]
   stacksync show    [project/]STACK [--backend URL] [-C DIR] [-o text|json]
                     [--timeout DURATION]
@@ -54,7 +56,17 @@ Usage:
 Run "stacksync COMMAND -h" for a command's flags.
 `
 
+// memoryLimit is the Go runtime's soft memory limit for a stacksync
+// process (unless GOMEMLIMIT says otherwise). Everyday runs stay far below
+// it; past it the collector runs more often instead of letting the heap
+// double, which keeps a 50 MB settings file's edit near 120 MB of RSS
+// instead of 180 MB.
+const memoryLimit = 64 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal stops the command gracefully; a second one, with
 	// the handler gone, ends the process at once.

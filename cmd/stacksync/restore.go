@@ -46,7 +46,7 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	var stacks stringList
 	var dir dirFlag
 	var backendURL, output string
-	var all, check, dryRun, force bool
+	var all, check, dryRun, force, missingOK bool
 	fs.Var(&stacks, "stack", "stack to restore (repeatable)")
 	fs.Var(&stacks, "s", "shorthand for --stack")
 	fs.BoolVar(&all, "all", false, "restore every stack of the project the backend holds")
@@ -56,6 +56,7 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	fs.BoolVar(&check, "check", false, "write nothing; exit 3 if any settings file is missing or differs from state")
 	fs.BoolVar(&dryRun, "dry-run", false, "write nothing; print the diff of what would change")
 	fs.BoolVar(&force, "force", false, "replace values that differ from state")
+	fs.BoolVar(&missingOK, "missing-ok", false, "a stack not in the backend yet is no error: note it, write nothing, exit 0")
 	fs.StringVar(&output, "output", "text", "output format: text or json")
 	fs.StringVar(&output, "o", "text", "shorthand for --output")
 	timeout := addTimeout(fs)
@@ -107,18 +108,24 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		if r.Action == "error" && ctx.Err() != nil {
 			break
 		}
-		if errors.Is(r.err, state.ErrStackNotFound) {
-			r.err = stackNotFound(ctx, w, ref, r.err)
-			r.Error = r.err.Error()
-		}
 		if dryRun && r.Action != "unchanged" && r.Action != "error" && r.Action != "conflict" {
 			r.Diff = unifiedDiff(relPath(w.dir, r.File), r.before, r.after)
 		}
 		done++
+		missing := r.Action == "error" && errors.Is(r.err, state.ErrStackNotFound)
+		if missing && missingOK {
+			// The first run of a "select or create" workflow: the stack
+			// is not in the backend yet, and there is nothing to restore.
+			r.Action, r.Error, r.err = "missing", "", nil
+		}
 		switch {
+		case missing && !missingOK:
+			if code != exitError {
+				code = exitMissing
+			}
 		case r.Action == "error":
 			code = exitError
-		case r.Action == "conflict" && !check && code != exitError:
+		case r.Action == "conflict" && !check && code != exitError && code != exitMissing:
 			code = exitConflict
 		case check && r.Action != "unchanged" && code == exitOK:
 			code = exitDrift
@@ -172,18 +179,9 @@ func printWarnings(e *env, r restoreResult, errors bool) {
 func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool) ([]state.StackRef, error) {
 	proj := w.project.Name
 	if all {
-		l, err := w.backend.ListStacks(ctx, proj)
+		refs, err := settings.ProjectStacks(ctx, w.backend, w.project)
 		if err != nil {
 			return nil, err
-		}
-		var refs []state.StackRef
-		for _, s := range l.Stacks {
-			// A legacy stack has no project in its key; it is this
-			// project's only in a legacy-layout backend.
-			if s.Legacy && !l.Layout.Legacy {
-				continue
-			}
-			refs = append(refs, state.StackRef{Project: proj, Name: s.Ref.Name})
 		}
 		if len(refs) == 0 {
 			return nil, fmt.Errorf("backend %s holds no stacks of project %s", w.backend.URL.Raw, proj)
@@ -209,105 +207,70 @@ func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool
 	return refs, nil
 }
 
-// restoreOne restores one stack's settings file, or with dry set only
-// works out what it would do. A missing stack's error is left as the state
-// package returns it; stackNotFound makes the message for users.
+// restoreOne restores one stack's settings file with settings.Restore, or
+// with dry set only works out what it would do, and adds the hints that
+// name what the user can do.
 func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dry bool) restoreResult {
-	r := restoreResult{Stack: ref.Name, Project: ref.Project}
-	fail := func(err error) restoreResult {
-		r.Action, r.Error, r.err = "error", err.Error(), err
-		return r
-	}
-	path, err := w.project.SettingsPath(ref.Name)
-	if err != nil {
-		return fail(err)
-	}
-	r.File = path
-	// Without a backend-wide lock listing, the stack's own is listed in
-	// the same round trip as its checkpoint.
-	res, err := w.backend.Provider(ctx, ref, state.LookupOptions{Fallback: true, Locks: w.locked == nil})
-	switch {
-	case errors.Is(err, state.ErrCorrupt):
-		// A damaged meta.yaml is not the checkpoint, and its message says
-		// what to do already.
-		if _, lerr := w.backend.Layout(ctx); lerr != nil {
-			return fail(err)
-		}
-		return fail(fmt.Errorf("%w; the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups", err))
-	case err != nil:
-		return fail(err)
-	}
+	// Without a backend-wide lock listing, Restore lists the stack's own
+	// in the same round trip as its checkpoint.
+	sr := settings.Restore(ctx, w.backend, w.project, ref, settings.RestoreOptions{DryRun: dry, Force: force, NoLockCheck: w.locked != nil})
+	res := sr.Resolved
 	p := res.Provider
-	r.Provider, r.Key, r.SecretsProvider = p.Kind(), p.KeyID(), p.CloudURL()
-	if res.Source.Kind != "checkpoint" {
-		r.Source, r.SourceObject = res.Source.Kind, w.backend.Store.Location(res.Source.Key)
-	} else {
+	r := restoreResult{
+		Stack: ref.Name, Project: ref.Project, File: sr.File, Action: sr.Status.String(), Written: sr.Written,
+		Set: sr.Edit.Set, Removed: sr.Edit.Removed, Conflicts: sr.Edit.Conflicts, SecureValues: sr.Edit.SecureValues,
+		before: sr.Before, after: sr.After,
+	}
+	if p.Type != "" {
+		r.Provider, r.Key, r.SecretsProvider = p.Kind(), p.KeyID(), p.CloudURL()
 		r.Source = "checkpoint"
-	}
-	if !p.Known() {
-		return fail(fmt.Errorf("stack %s: %s records secrets provider type %q, which pulumi does not know; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Source.Key), p.Type))
-	}
-	if err := p.Complete(); err != nil {
-		return fail(fmt.Errorf("stack %s: %s: %w; fix the checkpoint or set the settings file by hand", ref, w.backend.Store.Location(res.Source.Key), err))
-	}
-	r.Legacy = res.Stack.Legacy
-	r.Locked = res.Locked || w.isLocked(ref)
-
-	var old, out []byte
-	var er settings.Result
-	var editErr error
-	written, err := settings.Update(ctx, path, func(cur []byte) ([]byte, error) {
-		old = cur
-		out, er, editErr = settings.Edit(cur, settings.FieldsFor(p), settings.EditOptions{Format: settings.FormatFor(path), Force: force})
-		if dry || editErr != nil {
-			return cur, editErr // leave the file as it is
+		if res.Source.Kind != "checkpoint" {
+			r.Source, r.SourceObject = res.Source.Kind, w.backend.Store.Location(res.Source.Key)
 		}
-		return out, nil
-	})
-	r.Set, r.Removed, r.Conflicts, r.SecureValues = er.Set, er.Removed, er.Conflicts, er.SecureValues
-	switch {
-	case errors.Is(editErr, settings.ErrConflict):
-		r.Action = "conflict"
-		return r
-	case editErr != nil:
-		return fail(fmt.Errorf("editing %s: %w; fix the file or move it aside", path, editErr))
-	case err != nil:
-		return fail(err)
+		r.Legacy = res.Stack.Legacy
+		r.Locked = res.Locked || w.isLocked(ref)
 	}
-	r.Action = er.Action.String()
-	r.before, r.after = old, out
-	r.Written = written
+	if sr.Status == settings.Failed {
+		err := sr.Err
+		var ee *settings.EditError
+		switch {
+		case errors.Is(err, state.ErrStackNotFound):
+			err = notFoundHint(err)
+		case errors.Is(err, settings.ErrUnknownProvider):
+			err = hinted{err, "fix the checkpoint or set the settings file by hand"}
+		case errors.Is(err, state.ErrCorrupt):
+			// A damaged meta.yaml is not the checkpoint, and its message
+			// says what to do already.
+			if _, lerr := w.backend.Layout(ctx); lerr == nil {
+				err = hinted{err, "the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups"}
+			}
+		case errors.As(err, &ee):
+			err = hinted{err, "fix the file or move it aside"}
+		}
+		r.Action, r.Error, r.err = "error", err.Error(), err
+	}
 	return r
 }
 
-// notFoundError is a missing stack's rewritten message that still wraps
-// the original error, so callers can test it with errors.Is.
-type notFoundError struct {
-	msg string
-	err error
+// notFoundHint says what to check when a project has no stacks at all in
+// the backend: most likely the wrong backend or project name.
+func notFoundHint(err error) error {
+	var nf *state.StackNotFoundError
+	if errors.As(err, &nf) && len(nf.Others) == 0 {
+		return hinted{err, "check the backend URL and the project name"}
+	}
+	return err
 }
 
-func (e notFoundError) Error() string { return e.msg }
-func (e notFoundError) Unwrap() error { return e.err }
-
-// stackNotFound rewrites a missing stack's error to list the project's
-// stacks that do exist. The result still wraps err.
-func stackNotFound(ctx context.Context, w *workspace, ref state.StackRef, err error) error {
-	l, lerr := w.backend.ListStacks(ctx, ref.Project)
-	if lerr != nil {
-		return err
-	}
-	var names []string
-	for _, s := range l.Stacks {
-		if !s.Legacy || l.Layout.Legacy {
-			names = append(names, s.Ref.Name)
-		}
-	}
-	if len(names) == 0 {
-		return notFoundError{fmt.Sprintf("stack %s not found: backend %s holds no stacks of project %s; check the backend URL and the project name", ref, w.backend.URL.Raw, ref.Project), err}
-	}
-	return notFoundError{fmt.Sprintf("stack %s not found in backend %s; project %s has: %s", ref, w.backend.URL.Raw, ref.Project, strings.Join(names, ", ")), err}
+// hinted adds what the user can do to a library error, which keeps
+// wrapping it.
+type hinted struct {
+	err  error
+	hint string
 }
+
+func (h hinted) Error() string { return h.err.Error() + "; " + h.hint }
+func (h hinted) Unwrap() error { return h.err }
 
 func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
 	file := safe(relPath(w.dir, r.File))
@@ -323,6 +286,9 @@ func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
 	switch r.Action {
 	case "error":
 		fmt.Fprintf(e.stderr, "stacksync: %s\n", safe(r.Error))
+		return
+	case "missing":
+		fmt.Fprintf(e.stdout, "%s: not in the backend yet; nothing to restore (--missing-ok)\n", stack)
 		return
 	case "conflict":
 		fmt.Fprintf(e.stdout, "%s: conflict: %s in %s differs from state (%s); refusing to change the file", stack, strings.Join(safeAll(r.Conflicts), ", "), file, what)

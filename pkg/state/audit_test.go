@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // auditFP is the fingerprint an audit reports for an encrypted key,
@@ -299,21 +305,28 @@ func TestAuditLegacyBucket(t *testing.T) {
 		".pulumi/backups/prod/prod.5.json":  cloud,
 		".pulumi/history/dev/dev-9.history": cloud,
 	})
-	got, err := b.Audit(ctx, AuditOptions{History: true})
-	if err != nil {
-		t.Fatal(err)
+	for _, mode := range []HistoryMode{HistoryBounded, HistoryAll} {
+		got, err := b.Audit(ctx, AuditOptions{History: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLegacyAudit(t, mode, got)
 	}
+}
+
+func checkLegacyAudit(t *testing.T, mode HistoryMode, got []StackReport) {
+	t.Helper()
 	if len(got) != 2 {
-		t.Fatalf("legacy audit = %+v, want dev and prod", got)
+		t.Fatalf("history mode %d: legacy audit = %+v, want dev and prod", mode, got)
 	}
 	dev, prod := got[0], got[1]
 	if dev.Stack != "dev" || dev.Project != "" || !dev.Legacy || !dev.Locked || dev.Provider != "awskms" || !dev.Flipped || dev.PreviousProvider != "passphrase" {
-		t.Errorf("dev = %+v", dev)
+		t.Errorf("history mode %d: dev = %+v", mode, dev)
 	}
 	if prod.Stack != "prod" || !prod.Legacy || prod.Locked || prod.Provider != "passphrase" || prod.Compression != "gzip" ||
 		!prod.Flipped || prod.PreviousProvider != "awskms" || prod.PreviousSecretsProvider != auditAliasURL ||
 		prod.PreviousObject != "mem://.pulumi/backups/prod/prod.5.json" {
-		t.Errorf("prod = %+v", prod)
+		t.Errorf("history mode %d: prod = %+v", mode, prod)
 	}
 }
 
@@ -379,13 +392,17 @@ func TestAuditHistory(t *testing.T) {
 		"bak":        {},
 		"neighbour":  {},
 	}
-	for _, jobs := range []int{1, 16} {
-		got, err := b.Audit(ctx, AuditOptions{History: true, Jobs: jobs})
+	for _, run := range []struct {
+		mode HistoryMode
+		jobs int
+	}{{HistoryBounded, 1}, {HistoryBounded, 16}, {HistoryAll, 1}, {HistoryAll, 16}} {
+		jobs := fmt.Sprintf("%d, history mode %d", run.jobs, run.mode)
+		got, err := b.Audit(ctx, AuditOptions{History: run.mode, Jobs: run.jobs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != len(want) {
-			t.Fatalf("jobs %d: %d reports, want %d: %+v", jobs, len(got), len(want), got)
+			t.Fatalf("jobs %s: %d reports, want %d: %+v", jobs, len(got), len(want), got)
 		}
 		for _, r := range got {
 			w, ok := want[r.Stack]
@@ -395,7 +412,7 @@ func TestAuditHistory(t *testing.T) {
 			}
 			g := flip{r.Flipped, r.PreviousProvider, r.PreviousSecretsProvider, r.PreviousObject}
 			if g != w {
-				t.Errorf("jobs %d: %s: flipped %+v, want %+v", jobs, r.Stack, g, w)
+				t.Errorf("jobs %s: %s: flipped %+v, want %+v", jobs, r.Stack, g, w)
 			}
 			if r.Error != "" {
 				t.Errorf("%s: error %q", r.Stack, r.Error)
@@ -493,7 +510,7 @@ func TestAuditCancelled(t *testing.T) {
 
 func TestAuditEmpty(t *testing.T) {
 	b, _ := memBackend(nil)
-	got, err := b.Audit(context.Background(), AuditOptions{History: true})
+	got, err := b.Audit(context.Background(), AuditOptions{History: HistoryBounded})
 	if err != nil || len(got) != 0 {
 		t.Errorf("Audit of an empty bucket = %+v, %v", got, err)
 	}
@@ -519,5 +536,239 @@ func TestAuditYAMLBesideJSON(t *testing.T) {
 	if len(got) != 2 || got[0].Stack != "dev" || got[0].Provider != "passphrase" || got[0].Error != "" ||
 		got[1].Stack != "only" || got[1].Error == "" {
 		t.Errorf("audit = %q; want dev (passphrase, no error) once and only (unreadable)", rows)
+	}
+}
+
+// historyStack builds a stack whose live checkpoint records the passphrase
+// provider, with one earlier checkpoint per letter of pattern, newest
+// first: S the same provider (a new salt), D another (awskms), C a corrupt
+// object, N a checkpoint that records no provider. Records alternate
+// between backups and history checkpoints. It returns the backend over a
+// counting store and the keys of the records, newest first.
+func historyStack(t *testing.T, pattern string) (*Backend, *countingStore, []string) {
+	t.Helper()
+	s := NewMemStore()
+	s.Put(metaKey, []byte("version: 1\n"), t0)
+	s.Put(".pulumi/stacks/demo/dev.json", ckpt{version: 3, sp: spPassphrase(testSalt)}.build(), t0)
+	data := map[byte][]byte{
+		'S': ckpt{version: 3, sp: spPassphrase("v1:b3RoZXJzYWx0:v1:bm9uY2Vub25jZQ==:Y2lwaGVy")}.build(),
+		'D': ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build(),
+		'C': []byte(`{"version":3,"checkpoint":{"latest":{"secrets`),
+		'N': ckpt{version: 3, resources: 1}.build(),
+	}
+	keys := make([]string, len(pattern))
+	for i := range len(pattern) {
+		nanos := 1700000000000000000 + int64(len(pattern)-i)*1000
+		if i%2 == 0 {
+			keys[i] = fmt.Sprintf(".pulumi/backups/demo/dev/dev.%d.json", nanos)
+		} else {
+			keys[i] = fmt.Sprintf(".pulumi/history/demo/dev/dev-%d.checkpoint.json", nanos)
+		}
+		d, ok := data[pattern[i]]
+		if !ok {
+			t.Fatalf("pattern %q: unknown letter %q", pattern, pattern[i])
+		}
+		s.Put(keys[i], d, t0)
+	}
+	cs := &countingStore{Store: s}
+	return NewBackend(nil, cs), cs, keys
+}
+
+// auditHistoryOf audits the one stack of b and returns its report and the
+// number of reads of earlier checkpoints.
+func auditHistoryOf(t *testing.T, b *Backend, cs *countingStore, mode HistoryMode) (StackReport, int) {
+	t.Helper()
+	got, err := b.Audit(context.Background(), AuditOptions{History: mode})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Audit = %+v, %v; want one stack", got, err)
+	}
+	if got[0].Error != "" {
+		t.Fatalf("Audit: %s", got[0].Error)
+	}
+	return got[0], int(cs.calls.Load()) - 2 // meta.yaml and the live checkpoint
+}
+
+// newestDiffering is what the exhaustive walk must find: the index of the
+// first D, or -1.
+func newestDiffering(pattern string) int { return strings.IndexByte(pattern, 'D') }
+
+func TestAuditHistoryBounded(t *testing.T) {
+	rep := func(letter string, n int) string { return strings.Repeat(letter, n) }
+	tests := []struct {
+		name     string
+		pattern  string
+		maxReads int // of the bounded search
+	}{
+		{"no history", "", 0},
+		{"one record, same", "S", 1},
+		{"one record, differs", "D", 1},
+		{"never flipped, 200", rep("S", 200), 2},
+		{"flipped at the newest", "D" + rep("S", 199), 1},
+		{"flipped at the oldest", rep("S", 199) + "D", 10},
+		{"all differ", rep("D", 200), 1},
+		{"flipped in the middle", rep("S", 100) + rep("D", 100), 10},
+		{"flipped after the newest", "S" + rep("D", 199), 10},
+		{"flipped near the oldest", rep("S", 190) + rep("D", 10), 10},
+		{"newest records corrupt", "CN" + rep("S", 50) + rep("D", 148), 12},
+		{"oldest records corrupt", rep("S", 50) + rep("D", 148) + "NC", 12},
+		{"corrupt around the flip", rep("S", 60) + rep("C", 5) + rep("N", 5) + rep("D", 130), 20},
+		{"corrupt before and after the flip", rep("S", 97) + "CNC" + "NC" + rep("D", 98), 16},
+		{"nothing decodes", rep("C", 100) + rep("N", 100), 6},
+		{"only corrupt newer than the flip", rep("C", 120) + rep("D", 80), historyMaxReads},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := newestDiffering(tt.pattern)
+			for _, mode := range []HistoryMode{HistoryBounded, HistoryAll} {
+				b, cs, keys := historyStack(t, tt.pattern)
+				r, reads := auditHistoryOf(t, b, cs, mode)
+				wantObject := ""
+				if want >= 0 {
+					wantObject = "mem://" + keys[want]
+				}
+				if mode == HistoryBounded && want >= 0 && tt.maxReads == historyMaxReads {
+					// Past the budget a differing record is named,
+					// not necessarily the newest.
+					i := slices.Index(keys, strings.TrimPrefix(r.PreviousObject, "mem://"))
+					if !r.Flipped || i < 0 || tt.pattern[i] != 'D' {
+						t.Errorf("mode %d: flipped %v from %q, want a flip from a differing record", mode, r.Flipped, r.PreviousObject)
+					}
+				} else if r.Flipped != (want >= 0) || r.PreviousObject != wantObject {
+					t.Errorf("mode %d: flipped %v from %q, want %v from %q", mode, r.Flipped, r.PreviousObject, want >= 0, wantObject)
+				}
+				if r.Flipped && (r.PreviousProvider != "awskms" || r.PreviousSecretsProvider != testKMSURL) {
+					t.Errorf("mode %d: previous %s %s, want awskms %s", mode, r.PreviousProvider, r.PreviousSecretsProvider, testKMSURL)
+				}
+				switch {
+				case mode == HistoryBounded && reads > tt.maxReads:
+					t.Errorf("bounded search read %d records, want at most %d", reads, tt.maxReads)
+				case mode == HistoryAll && want < 0 && reads != len(tt.pattern):
+					t.Errorf("exhaustive walk read %d records, want all %d", reads, len(tt.pattern))
+				case mode == HistoryAll && want >= 0 && reads != want+1:
+					t.Errorf("exhaustive walk read %d records, want %d (up to the newest differing)", reads, want+1)
+				}
+			}
+		})
+	}
+}
+
+// The bounded search assumes one change: a provider that changed and
+// changed back between the records it reads (A…B…A) is missed, as the
+// README says, and the exhaustive walk finds it.
+func TestAuditHistoryBoundedMissesFlipBack(t *testing.T) {
+	pattern := strings.Repeat("S", 50) + strings.Repeat("D", 50) + strings.Repeat("S", 100)
+	b, cs, _ := historyStack(t, pattern)
+	if r, reads := auditHistoryOf(t, b, cs, HistoryBounded); r.Flipped || reads != 2 {
+		t.Errorf("bounded: flipped %v after %d reads; want the flip-back missed after 2", r.Flipped, reads)
+	}
+	b, cs, keys := historyStack(t, pattern)
+	if r, _ := auditHistoryOf(t, b, cs, HistoryAll); !r.Flipped || r.PreviousObject != "mem://"+keys[50] {
+		t.Errorf("exhaustive: flipped %v from %q, want from %s", r.Flipped, r.PreviousObject, keys[50])
+	}
+}
+
+// On histories with one change and a few records that say nothing, the
+// bounded search finds what the exhaustive walk finds, within its budget.
+func TestAuditHistoryBoundedMatchesExhaustive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for range 200 {
+		n := 1 + rng.IntN(250)
+		flip := rng.IntN(n + 1) // records from flip on differ; n: none
+		p := []byte(strings.Repeat("S", flip) + strings.Repeat("D", n-flip))
+		for range rng.IntN(4) {
+			p[rng.IntN(n)] = "CN"[rng.IntN(2)]
+		}
+		pattern := string(p)
+		want := newestDiffering(pattern)
+		// A stack that says nothing at either end within the end reads
+		// is outside the claim.
+		if want >= 0 && !strings.ContainsAny(pattern[max(0, n-historyEndReads):], "SD") {
+			continue
+		}
+		b, cs, keys := historyStack(t, pattern)
+		r, reads := auditHistoryOf(t, b, cs, HistoryBounded)
+		wantObject := ""
+		if want >= 0 {
+			wantObject = "mem://" + keys[want]
+		}
+		if r.Flipped != (want >= 0) || r.PreviousObject != wantObject {
+			t.Errorf("%q: flipped %v from %q, want %v from %q", pattern, r.Flipped, r.PreviousObject, want >= 0, wantObject)
+		}
+		if reads > historyMaxReads {
+			t.Errorf("%q: %d reads, budget %d", pattern, reads, historyMaxReads)
+		}
+	}
+}
+
+// manyStacks returns a backend of n passphrase stacks over a counting
+// store.
+func manyStacks(n int) (*Backend, *countingStore) {
+	s := NewMemStore()
+	s.Put(metaKey, []byte("version: 1\n"), t0)
+	data := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	for i := range n {
+		s.Put(fmt.Sprintf(".pulumi/stacks/demo/s%04d.json", i), data, t0)
+	}
+	cs := &countingStore{Store: s}
+	return NewBackend(nil, cs), cs
+}
+
+func TestAuditEachStops(t *testing.T) {
+	// An error from fn stops the audit and is returned; fn is not called
+	// again.
+	b, _ := manyStacks(100)
+	stop := errors.New("disk full")
+	calls := 0
+	err := b.AuditEach(context.Background(), AuditOptions{Jobs: 4}, func(r StackReport) error {
+		calls++
+		if calls == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 3 {
+		t.Errorf("AuditEach = %v after %d calls, want %v after 3", err, calls, stop)
+	}
+
+	// A context ended during the audit: no report after it, and its error.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls = 0
+	err = b.AuditEach(ctx, AuditOptions{Jobs: 4}, func(r StackReport) error {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || calls != 3 {
+		t.Errorf("AuditEach = %v after %d calls, want context.Canceled after 3", err, calls)
+	}
+}
+
+// The workers run a bounded distance ahead of a slow consumer: reports
+// held at once do not grow with the number of stacks.
+func TestAuditEachBoundsReadAhead(t *testing.T) {
+	const jobs = 2
+	b, cs := manyStacks(200)
+	var order []string
+	err := b.AuditEach(context.Background(), AuditOptions{Jobs: jobs}, func(r StackReport) error {
+		if len(order) == 0 {
+			// Let the workers run as far as they can.
+			for i := 0; i < 1000; i++ {
+				runtime.Gosched()
+			}
+			time.Sleep(20 * time.Millisecond)
+			// meta.yaml, the slots queued, one job held by each worker
+			// and one the dispatcher is handing over.
+			if got, limit := cs.calls.Load(), int64(1+4*jobs+jobs+1); got > limit {
+				t.Errorf("%d reads while the first report is handled, want at most %d", got, limit)
+			}
+		}
+		order = append(order, r.Stack)
+		return nil
+	})
+	if err != nil || len(order) != 200 || !slices.IsSorted(order) {
+		t.Errorf("AuditEach = %v, %d reports, sorted %v", err, len(order), slices.IsSorted(order))
 	}
 }

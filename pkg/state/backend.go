@@ -2,17 +2,13 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // maxSmallObject caps what is read of meta.yaml and of a lock file, both a
@@ -271,138 +267,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-// Source says where a secrets provider was found.
-type Source struct {
-	// Kind is "checkpoint", "backup" or "history".
-	Kind string
-	// Key is the object the provider was read from.
-	Key string
-	// Time is when that object was written: from its name for backups and
-	// history, else its modification time.
-	Time time.Time
-}
-
-// Record is one earlier checkpoint of a stack with what it records.
-type Record struct {
-	Source
-	Head Head
-	Err  error
-}
-
-// History reads the heads of ref's timestamped backups
-// (.pulumi/backups/…/<stack>.<unixnano>.json*) and history checkpoints
-// (.pulumi/history/…/<stack>-<unixnano>.checkpoint.json*), newest first.
-// It reads one at a time and stops after the first record for which until
-// returns true; with a nil until it reads them all.
-func (b *Backend) History(ctx context.Context, ref StackRef, until func(Record) bool) ([]Record, error) {
-	layout, err := b.Layout(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var recs []Record
-	collect := func(kind, prefix, sep, suffix string) error {
-		return b.Store.List(ctx, prefix, false, func(o Object) error {
-			rest, ok := strings.CutPrefix(o.Key[len(prefix):], ref.Name+sep)
-			if !ok {
-				return nil
-			}
-			stamp, ext, ok := strings.Cut(rest, ".")
-			if !ok {
-				return nil
-			}
-			ext = "." + ext
-			if suffix != "" {
-				if ext, ok = strings.CutPrefix(ext, suffix); !ok {
-					return nil
-				}
-			}
-			if !IsCheckpointExt(ext) {
-				return nil
-			}
-			nanos, err := strconv.ParseInt(stamp, 10, 64)
-			if err != nil {
-				return nil
-			}
-			recs = append(recs, Record{Source: Source{Kind: kind, Key: o.Key, Time: time.Unix(0, nanos).UTC()}})
-			return nil
-		})
-	}
-	if err := collect("backup", layout.BackupsPrefix(ref), ".", ""); err != nil {
-		return nil, err
-	}
-	if err := collect("history", layout.HistoryPrefix(ref), "-", ".checkpoint"); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.After(recs[j].Time) })
-	for i := range recs {
-		recs[i].Head, recs[i].Err = b.ReadHead(ctx, recs[i].Key)
-		if until != nil && until(recs[i]) {
-			return recs[:i+1], nil
-		}
-	}
-	return recs, nil
-}
-
-// Lock is a lock file of a stack.
-type Lock struct {
-	Key       string    `json:"key"`
-	PID       int       `json:"pid"`
-	Username  string    `json:"username"`
-	Hostname  string    `json:"hostname"`
-	Timestamp time.Time `json:"timestamp"`
-}
-
-// Locks lists ref's lock files and reads who holds each. A lock file that
-// cannot be read or decoded is still returned, with only its key.
-func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
-	layout, err := b.Layout(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	// Like Pulumi, any file in the stack's lock directory counts as a lock.
-	if err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(o Object) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	locks := make([]Lock, 0, len(keys))
-	for _, k := range keys {
-		l := Lock{Key: k}
-		if rc, err := b.Store.ReadRange(ctx, k, 0, maxSmallObject); err == nil {
-			data, _ := io.ReadAll(rc)
-			rc.Close()
-			b.bytesRead.Add(int64(len(data)))
-			_ = json.Unmarshal(data, &l)
-			l.Key = k
-		} else if !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		locks = append(locks, l)
-	}
-	return locks, nil
-}
-
-// LockedStacks lists every lock file of the backend once and returns the set
-// of stacks that have one; an audit calls it instead of Locks per stack.
-func (b *Backend) LockedStacks(ctx context.Context) (map[StackRef]bool, error) {
-	layout, err := b.Layout(ctx)
-	if err != nil {
-		return nil, err
-	}
-	locked := map[StackRef]bool{}
-	err = b.Store.List(ctx, locksDir, true, func(o Object) error {
-		parts := strings.Split(strings.TrimPrefix(o.Key, locksDir), "/")
-		switch {
-		case !layout.Legacy && len(parts) == 4 && parts[0] == "organization":
-			locked[StackRef{Project: parts[1], Name: parts[2]}] = true
-		case len(parts) == 2:
-			locked[StackRef{Name: parts[0]}] = true
-		}
-		return nil
-	})
-	return locked, err
 }

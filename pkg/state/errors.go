@@ -1,6 +1,10 @@
 package state
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Errors callers branch on with errors.Is. The errors this package returns
 // wrap them with the object key, URL or stack concerned.
@@ -45,3 +49,21 @@ type wrapErr struct {
 
 func (e *wrapErr) Error() string { return e.msg }
 func (e *wrapErr) Unwrap() error { return e.inner }
+
+// StackNotFoundError is a stack the backend does not hold, with the stacks
+// of its project that it does hold. It wraps ErrStackNotFound.
+type StackNotFoundError struct {
+	Ref     StackRef
+	Backend string   // the backend's URL
+	Others  []string // the project's stacks in the backend
+	Err     error
+}
+
+func (e *StackNotFoundError) Error() string {
+	if len(e.Others) == 0 {
+		return fmt.Sprintf("stack %s not found: backend %s holds no stacks of project %s", e.Ref, e.Backend, e.Ref.Project)
+	}
+	return fmt.Sprintf("stack %s not found in backend %s; project %s has: %s", e.Ref, e.Backend, e.Ref.Project, strings.Join(e.Others, ", "))
+}
+
+func (e *StackNotFoundError) Unwrap() error { return e.Err }

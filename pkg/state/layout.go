@@ -189,3 +189,22 @@ func ParseStackKey(key string) (ref StackRef, ext string, ok bool) {
 	}
 	return StackRef{}, "", false
 }
+
+// ParseLockKey returns the stack whose lock a key under .pulumi/locks/ is:
+// .pulumi/locks/organization/<project>/<stack>/<uuid>.json in project
+// mode, .pulumi/locks/<stack>/<uuid>.json in the legacy layout (where the
+// reference has no project). Pulumi counts any file there as a lock.
+func (l Layout) ParseLockKey(key string) (StackRef, bool) {
+	rest, ok := strings.CutPrefix(key, locksDir)
+	if !ok {
+		return StackRef{}, false
+	}
+	parts := strings.Split(rest, "/")
+	switch {
+	case !l.Legacy && len(parts) == 4 && parts[0] == "organization":
+		return StackRef{Project: parts[1], Name: parts[2]}, true
+	case len(parts) == 2:
+		return StackRef{Name: parts[0]}, true
+	}
+	return StackRef{}, false
+}

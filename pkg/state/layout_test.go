@@ -218,3 +218,27 @@ func TestDetectLayoutLongMeta(t *testing.T) {
 		t.Errorf("DetectLayout = %v, want a too-long meta.yaml error", err)
 	}
 }
+
+func TestParseLockKey(t *testing.T) {
+	project, legacy := Layout{MetaVersion: 1}, Layout{Legacy: true}
+	tests := []struct {
+		layout Layout
+		key    string
+		want   StackRef
+		ok     bool
+	}{
+		{project, ".pulumi/locks/organization/demo/dev/3f0c.json", StackRef{Project: "demo", Name: "dev"}, true},
+		{project, ".pulumi/locks/dev/3f0c.json", StackRef{Name: "dev"}, true}, // a legacy lock left in a project bucket
+		{project, ".pulumi/locks/organization/demo/dev", StackRef{}, false},
+		{project, ".pulumi/locks/other/demo/dev/x.json", StackRef{}, false},
+		{project, ".pulumi/stacks/demo/dev.json", StackRef{}, false},
+		{legacy, ".pulumi/locks/dev/3f0c.json", StackRef{Name: "dev"}, true},
+		{legacy, ".pulumi/locks/organization/demo/dev/3f0c.json", StackRef{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := tt.layout.ParseLockKey(tt.key)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseLockKey(%s, legacy %v) = %v, %v; want %v, %v", tt.key, tt.layout.Legacy, got, ok, tt.want, tt.ok)
+		}
+	}
+}

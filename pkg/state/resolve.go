@@ -164,16 +164,24 @@ func (b *Backend) knownLayout() Layout {
 	return Layout{MetaVersion: 1}
 }
 
-// hasLock reports whether ref's lock directory holds any file, as pulumi
-// counts a lock, without reading it.
-func (b *Backend) hasLock(ctx context.Context, layout Layout, ref StackRef) (bool, error) {
-	found := false
-	err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(Object) error {
-		found = true
-		return errDone
-	})
-	if err == errDone {
-		err = nil
+// StackNotFound turns err, a missing stack's error, into a
+// *StackNotFoundError that lists the stacks of ref's project the backend
+// holds. If they cannot be listed, it returns err.
+func (b *Backend) StackNotFound(ctx context.Context, ref StackRef, err error) error {
+	nf := &StackNotFoundError{Ref: ref, Err: err}
+	if b.URL != nil {
+		nf.Backend = b.URL.Raw
 	}
-	return found, err
+	l, lerr := b.ListStacks(ctx, ref.Project)
+	if lerr != nil {
+		return err
+	}
+	for _, s := range l.Stacks {
+		// A legacy file names no project; it is ref's only in a
+		// legacy-layout backend.
+		if !s.Legacy || l.Layout.Legacy {
+			nf.Others = append(nf.Others, s.Ref.Name)
+		}
+	}
+	return nf
 }
