@@ -453,9 +453,6 @@ func TestAuditReadsEachCheckpointOnce(t *testing.T) {
 		sum += r.Size
 		reads++
 	}
-	if b.BytesRead() != sum {
-		t.Errorf("BytesRead = %d, want %d: each live checkpoint whole, once", b.BytesRead(), sum)
-	}
 	// meta.yaml once, then one ranged read per readable stack; lock files
 	// are listed, not read.
 	if got := cs.calls.Load(); got != int64(reads)+1 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"sync"
@@ -30,8 +29,7 @@ type Backend struct {
 	layoutKnown atomic.Bool // layout holds a detected layout
 
 	// memory bounds what concurrent decodes hold.
-	memory    *MemoryBudget
-	bytesRead atomic.Int64
+	memory *MemoryBudget
 }
 
 // Open parses and opens a backend URL. Relative file:// paths resolve
@@ -70,9 +68,6 @@ func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, er
 func NewBackend(u *BackendURL, s Store) *Backend {
 	return &Backend{URL: u, Store: s, memory: NewMemoryBudget(DefaultDecodeMemory)}
 }
-
-// BytesRead returns how many object bytes this backend has read so far.
-func (b *Backend) BytesRead() int64 { return b.bytesRead.Load() }
 
 // Layout detects the backend's layout once and caches it.
 func (b *Backend) Layout(ctx context.Context) (Layout, error) {
@@ -249,22 +244,10 @@ func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
 		return Head{}, err
 	}
 	defer rc.Close()
-	h, err := DecodeHead(ctx, &countingReader{r: rc, n: &b.bytesRead}, DecodeOptions{MaxSize: b.MaxCheckpointSize, Memory: b.memory})
+	h, err := DecodeHead(ctx, rc, DecodeOptions{MaxSize: b.MaxCheckpointSize, Memory: b.memory})
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsupportedVersion) {
 		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
 	}
 	// A store's read error names the object already.
 	return h, err
-}
-
-// countingReader adds the bytes read through it to n.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }

@@ -292,7 +292,7 @@ func (c *checkpointDoc) later(applies func(int) bool, err error) error {
 
 // field reports whether a JSON key fills the struct field name, as
 // encoding/json matches them: exactly, or else case-insensitively.
-func field(key, name string) bool { return strings.EqualFold(key, name) }
+func field(key []byte, name string) bool { return strings.EqualFold(string(key), name) }
 
 func (c *checkpointDoc) decode(s *scanner) error {
 	first, err := s.next()
@@ -314,7 +314,7 @@ func (c *checkpointDoc) decode(s *scanner) error {
 		}
 		return fmt.Errorf("%w: the checkpoint is not a JSON object", ErrCorrupt)
 	}
-	err = s.object(func(key string) error {
+	err = s.object(func(key []byte) error {
 		switch {
 		case field(key, "version"):
 			return c.decodeVersion(s)
@@ -332,7 +332,7 @@ func (c *checkpointDoc) decode(s *scanner) error {
 			// Version 0 files are decoded as a whole CheckpointV1,
 			// which has no checkpoint member; versions 1 and 2 have no
 			// secrets providers.
-			return s.object(func(key string) error {
+			return s.object(func(key []byte) error {
 				switch {
 				case field(key, "stack"):
 					return c.later(fromV1, decodeString(s, &c.stack, "checkpoint.stack"))
@@ -427,7 +427,7 @@ func (c *checkpointDoc) decodeDeployment(s *scanner, dst **deploymentDoc, what s
 		*dst = &deploymentDoc{}
 	}
 	d := *dst
-	return s.object(func(key string) error {
+	return s.object(func(key []byte) error {
 		if !field(key, "secrets_providers") {
 			return s.skip()
 		}

@@ -435,11 +435,12 @@ func TestDecodeHeadPulumiFixtures(t *testing.T) {
 				}
 			}
 			// Through a backend too, under a name that says nothing.
-			b, s := memBackend(nil)
-			s.Put(".pulumi/stacks/demo/x.json", data, t0)
-			bh, err := b.ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
-			if err != nil || !sameProvider(bh.Provider, f.provider) || b.BytesRead() != int64(len(data)) {
-				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, b.BytesRead(), provString(f.provider), len(data))
+			mem := NewMemStore()
+			mem.Put(".pulumi/stacks/demo/x.json", data, t0)
+			cs := &countingStore{Store: mem}
+			bh, err := NewBackend(nil, cs).ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
+			if err != nil || !sameProvider(bh.Provider, f.provider) || cs.bytes.Load() != int64(len(data)) {
+				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, cs.bytes.Load(), provString(f.provider), len(data))
 			}
 		})
 	}

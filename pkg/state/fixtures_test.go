@@ -174,3 +174,15 @@ func (s *countingStore) ReadRange(ctx context.Context, key string, off, n int64)
 		io.Closer
 	}{&countingReader{rc, &s.bytes}, rc}, nil
 }
+
+// countingReader adds the bytes read through it to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

@@ -176,7 +176,7 @@ func (s *scanner) skip() error {
 	}
 	switch {
 	case c == '{':
-		return s.object(func(string) error { return s.skip() })
+		return s.object(func([]byte) error { return s.skip() })
 	case c == '[':
 		return s.array()
 	case c == '"':
@@ -216,9 +216,10 @@ func (s *scanner) capture(max int) (raw []byte, over bool, err error) {
 }
 
 // object consumes an object, calling member with each key (unescaped, or
-// "" for a key too long to match any field) when the scanner is at the
-// key's value, which member must consume.
-func (s *scanner) object(member func(key string) error) error {
+// empty for a key too long to match any field; valid until the next key or
+// capture) when the scanner is at the key's value, which member must
+// consume.
+func (s *scanner) object(member func(key []byte) error) error {
 	if err := s.expect('{', "'{'"); err != nil {
 		return err
 	}
@@ -271,28 +272,30 @@ func (s *scanner) object(member func(key string) error) error {
 // the decoder looks for, even fully \u-escaped.
 const maxKey = 128
 
-// key consumes an object key and returns it unescaped, or "" when it is
-// longer than maxKey (such a key matches no field).
-func (s *scanner) key() (string, error) {
+// key consumes an object key and returns it unescaped, or nil when it is
+// longer than maxKey (such a key matches no field). The bytes are the
+// scanner's own, valid until the next key or capture: keys cost no
+// allocation unless they hold escapes.
+func (s *scanner) key() ([]byte, error) {
 	if s.capturing {
 		// Inside a captured value keys are part of the capture.
-		return "", s.str()
+		return nil, s.str()
 	}
 	s.capturing, s.captured, s.capMax, s.capOver = true, s.captured[:0], maxKey, false
 	err := s.str()
 	s.capturing = false
 	if err != nil || s.capOver {
-		return "", err
+		return nil, err
 	}
 	q := s.captured
 	if bytes.IndexByte(q, '\\') < 0 {
-		return string(q[1 : len(q)-1]), nil
+		return q[1 : len(q)-1], nil
 	}
 	var k string
 	if err := json.Unmarshal(q, &k); err != nil {
-		return "", s.syntax("bad object key: %v", err)
+		return nil, s.syntax("bad object key: %v", err)
 	}
-	return k, nil
+	return []byte(k), nil
 }
 
 func (s *scanner) array() error {

@@ -38,7 +38,6 @@ func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
 		if rc, err := b.Store.ReadRange(ctx, k, 0, maxSmallObject); err == nil {
 			data, _ := io.ReadAll(rc)
 			rc.Close()
-			b.bytesRead.Add(int64(len(data)))
 			_ = json.Unmarshal(data, &l)
 			l.Key = k
 		} else if !errors.Is(err, ErrNotFound) {
