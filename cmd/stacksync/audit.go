@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
 )
 
@@ -29,6 +30,7 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	var projects stringList
 	var backendURL, output, failOn string
 	var history historyFlag
+	var keys bool
 	jobs := 16
 	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
 	fs.Var(&projects, "project", "audit only this project (repeatable)")
@@ -38,9 +40,11 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	fs.Var(&history, "history", "also read backups and history, and report stacks whose provider changed: a bounded search of a few\n"+
 		"reads per stack; --history=all reads every earlier checkpoint until one differs")
 	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
+	fs.BoolVar(&keys, "keys", false, "also describe each distinct KMS key (one DescribeKey each): key_state and deletion_date")
 	timeout := addTimeout(fs)
 	pos, err := parseArgs(fs, args)
 	var failOnSet map[string]bool
+	failOn, keyFailOn := splitKeyFailOn(failOn)
 	if err == nil {
 		failOnSet, err = parseFailOn(failOn)
 	}
@@ -80,6 +84,13 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	}
 	rep := newAuditReport(output, history.mode != state.HistoryOff)
 	defer rep.close()
+	if keys || len(keyFailOn) > 0 {
+		// One DescribeKey per distinct key, asked when its first stack
+		// comes; the stacks after it use the answer.
+		rep.keys = secrets.NewKeyAuditor(secrets.AWSOptions{HTTPClient: state.S3StoreOptions{CABundle: e.caBundle}.HTTPClient()})
+		rep.keyStates = map[string]int{}
+		rep.keysCtx = ctx
+	}
 	err = w.backend.AuditEach(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history.mode, Progress: count}, rep.add)
 	prog.finish()
 	if err != nil {
@@ -111,6 +122,11 @@ func auditCmd(ctx context.Context, args []string, e *env) int {
 	}
 	for p := range failOnSet {
 		if s.Providers[p] > 0 {
+			return exitDrift
+		}
+	}
+	for st := range keyFailOn {
+		if rep.keyStates[st] > 0 {
 			return exitDrift
 		}
 	}
@@ -207,6 +223,14 @@ type auditReport struct {
 	nFlipped        int
 	nOthers         int
 	widths          []int // of the table's columns
+
+	// keys, with --keys, annotates each awskms stack with its key's
+	// state; keyStates counts the stacks per state, keyRows the stacks
+	// per key, for the table's key section.
+	keys      *secrets.KeyAuditor
+	keysCtx   context.Context
+	keyStates map[string]int
+	keyRows   []state.StackReport
 }
 
 func newAuditReport(format string, history bool) *auditReport {
@@ -222,6 +246,13 @@ func newAuditReport(format string, history bool) *auditReport {
 
 // add encodes r into its spool; AuditEach calls it.
 func (a *auditReport) add(r state.StackReport) error {
+	if a.keys != nil {
+		a.keys.Annotate(a.keysCtx, &r)
+		if r.KeyState != "" {
+			a.keyStates[r.KeyState]++
+			a.keyRows = appendKeyRow(a.keyRows, r)
+		}
+	}
 	a.summary.count(r)
 	sp, n := &a.others, &a.nOthers
 	if a.history && r.Flipped {
@@ -241,7 +272,7 @@ func (a *auditReport) add(r state.StackReport) error {
 		sp.Write(data)
 	case "csv":
 		cw := csv.NewWriter(sp)
-		if err := cw.Write(safeAll(auditRow(r))); err != nil {
+		if err := cw.Write(safeAll(withKeyColumns(auditRow(r), a.keys != nil, &r))); err != nil {
 			return err
 		}
 		cw.Flush()
@@ -301,7 +332,7 @@ func (a *auditReport) writeJSON(w *bufio.Writer) error {
 
 func (a *auditReport) writeCSV(w *bufio.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(auditFields); err != nil {
+	if err := cw.Write(withKeyColumns(auditFields, a.keys != nil, nil)); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -331,8 +362,13 @@ func (a *auditReport) writeTable(w *bufio.Writer) error {
 			return err
 		}
 	}
-	_, err := w.WriteString(a.summaryLine() + "\n")
-	return err
+	if _, err := w.WriteString(a.summaryLine() + "\n"); err != nil {
+		return err
+	}
+	if a.keys != nil {
+		return writeKeyTable(w, a.keyRows)
+	}
+	return nil
 }
 
 // widen grows the table's column widths to fit cells.

@@ -42,10 +42,12 @@ const usage = `stacksync restores and audits the secrets provider of Pulumi DIY 
 
 Usage:
   stacksync restore [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
-                    [--check] [--dry-run] [--force] [--missing-ok] [-o|--output text|json]
+                    [--check] [--dry-run] [--force] [--missing-ok] [--verify] [-o|--output text|json]
                     [--timeout DURATION] [STACK]...
+  stacksync verify  [-s|--stack NAME]... [--all] [-C|--cwd DIR] [--backend URL]
+                    [-o|--output text|json] [--timeout DURATION] [STACK]...
   stacksync audit   [--backend URL] [--project P]... [-o table|json|csv] [--fail-on LIST]
-                    [--history[=all]] [-j N] [--timeout DURATION]
+                    [--history[=all]] [--keys] [-j N] [--timeout DURATION]
   stacksync ls      [--backend URL] [--project P]... [-o text|json] [--timeout DURATION]
   stacksync show    [project/]STACK [--backend URL] [-C DIR] [-o text|json]
                     [--timeout DURATION]
@@ -84,6 +86,7 @@ func main() {
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	lookupEnv      func(string) (string, bool) // tells a variable set empty from unset
 	home           string
 	cwd            string
 	// caBundle is AWS_CA_BUNDLE, which the S3 store loads lazily.
@@ -99,7 +102,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	// and has the S3 store read the bundle at its first TLS handshake.
 	caBundle := os.Getenv("AWS_CA_BUNDLE")
 	os.Unsetenv("AWS_CA_BUNDLE")
-	return &env{stdout: stdout, stderr: stderr, getenv: os.Getenv, home: home, cwd: cwd, caBundle: caBundle}
+	return &env{stdout: stdout, stderr: stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv, home: home, cwd: cwd, caBundle: caBundle}
 }
 
 func run(ctx context.Context, args []string, e *env) int {
@@ -119,6 +122,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return showCmd(ctx, rest, e)
 	case "check":
 		return checkCmd(ctx, rest, e)
+	case "verify":
+		return verifyCmd(ctx, rest, e)
 	case "version", "--version":
 		if len(rest) > 0 {
 			if rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help" {

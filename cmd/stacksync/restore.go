@@ -33,8 +33,12 @@ type restoreResult struct {
 	// under --check and --dry-run, where Action says what would be done.
 	Written bool   `json:"written"`
 	Error   string `json:"error,omitempty"`
+	// Verify is the --verify verdict on the stack after the restore.
+	Verify *verifyResult `json:"verify,omitempty"`
 	// Diff is what --dry-run would change (text output only).
 	Diff string `json:"-"`
+	// provider is what the checkpoint records, for --verify.
+	provider state.SecretsProvider
 	// err is the error behind Action "error", for callers to branch on.
 	err error
 	// before and after are the file's bytes and what restore makes of them.
@@ -46,7 +50,7 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	var stacks stringList
 	var dir dirFlag
 	var backendURL, output string
-	var all, check, dryRun, force, missingOK bool
+	var all, check, dryRun, force, missingOK, verify bool
 	fs.Var(&stacks, "stack", "stack to restore (repeatable)")
 	fs.Var(&stacks, "s", "shorthand for --stack")
 	fs.BoolVar(&all, "all", false, "restore every stack of the project the backend holds")
@@ -57,6 +61,7 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	fs.BoolVar(&dryRun, "dry-run", false, "write nothing; print the diff of what would change")
 	fs.BoolVar(&force, "force", false, "replace values that differ from state")
 	fs.BoolVar(&missingOK, "missing-ok", false, "a stack not in the backend yet is no error: note it, write nothing, exit 0")
+	fs.BoolVar(&verify, "verify", false, "then check that pulumi will decrypt: KMS Decrypt of the data key, or the passphrase against the salt; exit 3 if not")
 	fs.StringVar(&output, "output", "text", "output format: text or json")
 	fs.StringVar(&output, "o", "text", "shorthand for --output")
 	timeout := addTimeout(fs)
@@ -96,6 +101,7 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 	}
 
 	var results []restoreResult // for JSON
+	verifier := newVerifier(e, w)
 	done, code := 0, exitOK
 	for _, ref := range refs {
 		// Once stopped, start no other stack. A stack whose restore the
@@ -107,6 +113,9 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		r := restoreOne(ctx, w, ref, force, check || dryRun)
 		if r.Action == "error" && ctx.Err() != nil {
 			break
+		}
+		if verify {
+			r.Verify = verifyRestored(ctx, verifier, r)
 		}
 		if dryRun && r.Action != "unchanged" && r.Action != "error" && r.Action != "conflict" {
 			r.Diff = unifiedDiff(relPath(w.dir, r.File), r.before, r.after)
@@ -130,11 +139,17 @@ func restoreCmd(ctx context.Context, args []string, e *env) int {
 		case check && r.Action != "unchanged" && code == exitOK:
 			code = exitDrift
 		}
+		if r.Verify != nil && code != exitConflict {
+			code = verifyCode(code, *r.Verify)
+		}
 		// Text goes out stack by stack, so an interrupt leaves the lines
 		// of the stacks done on the screen.
 		if output != "json" {
 			printRestore(e, w, r, check, dryRun)
 			printWarnings(e, r, false)
+			if r.Verify != nil {
+				printVerify(e, *r.Verify, "verify: ")
+			}
 			continue
 		}
 		r.before, r.after = nil, nil
@@ -222,6 +237,7 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		before: sr.Before, after: sr.After,
 	}
 	if p.Type != "" {
+		r.provider = p
 		r.Provider, r.Key, r.SecretsProvider = p.Kind(), p.KeyID(), p.CloudURL()
 		r.Source = "checkpoint"
 		if res.Source.Kind != "checkpoint" {

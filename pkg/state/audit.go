@@ -56,6 +56,10 @@ type StackReport struct {
 	PreviousSecretsProvider string `json:"previous_secretsprovider,omitempty"`
 	PreviousObject          string `json:"previous_object,omitempty"`
 	Error                   string `json:"error"`
+	// KeyState and DeletionDate are, with audit --keys, the state of an
+	// awskms stack's KMS key (pkg/secrets.KeyAuditor fills them).
+	KeyState     string     `json:"key_state,omitempty"`
+	DeletionDate *time.Time `json:"deletion_date,omitempty"`
 
 	// Ref is the stack's reference; Head the decoded head (zero on error).
 	Ref  StackRef `json:"-"`

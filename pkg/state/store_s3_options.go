@@ -113,6 +113,11 @@ func (o S3StoreOptions) HangBound() time.Duration {
 	return d
 }
 
+// HTTPClient returns an SDK HTTP client with the options' deadlines (zero
+// fields take their defaults) and CA bundle, read at the first TLS
+// handshake, for the job's other AWS clients: KMS and STS in pkg/secrets.
+func (o S3StoreOptions) HTTPClient() aws.HTTPClient { return o.withDefaults().httpClient() }
+
 // httpClient returns the SDK HTTP client that enforces the deadlines.
 func (o S3StoreOptions) httpClient() *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().

@@ -1,0 +1,138 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/stacksync/stacksync/pkg/settings"
+	"github.com/stacksync/stacksync/pkg/state"
+)
+
+// Verifier checks that stacks' secrets providers will decrypt. It is safe
+// for concurrent use, and caches what stacks share: one AWS configuration
+// per set of URL parameters, one passphrase check per salt.
+type Verifier struct {
+	// LookupEnv reads PULUMI_CONFIG_PASSPHRASE and
+	// PULUMI_CONFIG_PASSPHRASE_FILE; os.LookupEnv when nil. (The AWS
+	// configuration comes from the process environment, as pulumi's does.)
+	LookupEnv func(string) (string, bool)
+	// Dir is the directory pulumi runs in, which a relative
+	// PULUMI_CONFIG_PASSPHRASE_FILE is relative to.
+	Dir string
+	// AWS configures the KMS and STS clients.
+	AWS AWSOptions
+
+	clients clientCache
+	once    sync.Once
+	mu      sync.Mutex
+	salts   map[string]Result
+}
+
+// Stack is what Verify checks of one stack.
+type Stack struct {
+	// Provider is the secrets provider the checkpoint records (or the
+	// backup or history checkpoint restore took it from).
+	Provider state.SecretsProvider
+	// SettingsPath is the stack's settings file; its extension gives its
+	// format.
+	SettingsPath string
+	// Settings is the settings file's content, nil when it does not
+	// exist.
+	Settings []byte
+}
+
+// Verify checks one stack: that its settings file agrees with the
+// checkpoint (restore's check), then that the provider decrypts: awskms
+// with one KMS Decrypt of the data key, passphrase by opening the salt's
+// check value with the passphrase pulumi would read. Other cloud providers
+// and the service provider are reported not verified.
+func (v *Verifier) Verify(ctx context.Context, s Stack) Result {
+	p := s.Provider
+	if !p.Known() {
+		return fail(ReasonBadState, "the checkpoint records secrets provider type %q, which pulumi does not know", cut(p.Type))
+	}
+	if err := p.Complete(); err != nil {
+		return fail(ReasonBadState, "the checkpoint's secrets provider is incomplete: %v", err)
+	}
+	if r, agree := settingsAgree(s); !agree {
+		return r
+	}
+	switch p.Kind() {
+	case "passphrase":
+		return v.verifyPassphrase(p.Salt)
+	case "awskms":
+		v.once.Do(func() { v.clients.opts = v.AWS })
+		return v.verifyAWSKMS(ctx, p.URL, p.EncryptedKey)
+	case "service":
+		return notVerified(ReasonServiceProvider, "the Pulumi Cloud secrets provider needs a pulumi login to the service; not verified")
+	default:
+		return notVerified(ReasonNoVerifier, "stacksync does not verify %s keys; pulumi will use %s with this job's credentials", p.Kind(), p.URL)
+	}
+}
+
+// settingsAgree checks that the settings file holds the provider fields
+// restore would write, as restore --check does: it agrees when an edit
+// would set nothing and find no conflict (removing an empty field changes
+// nothing pulumi reads).
+func settingsAgree(s Stack) (Result, bool) {
+	if s.Settings == nil {
+		return fail(ReasonSettingsMissing, "%s does not exist, so pulumi would not use the stack's secrets provider: run stacksync restore first", s.SettingsPath), false
+	}
+	_, er, err := settings.Edit(s.Settings, settings.FieldsFor(s.Provider), settings.EditOptions{Format: settings.FormatFor(s.SettingsPath)})
+	switch {
+	case errors.Is(err, settings.ErrConflict):
+		return fail(ReasonSettingsMismatch, "%s differs from the checkpoint in %s, so pulumi would use another secrets provider than the stack's: run stacksync restore --force",
+			s.SettingsPath, strings.Join(er.Conflicts, ", ")), false
+	case err != nil:
+		return fail(ReasonSettingsUnreadable, "%s: %v", s.SettingsPath, err), false
+	case len(er.Set) > 0:
+		return fail(ReasonSettingsMismatch, "%s lacks %s, so pulumi would not use the stack's secrets provider: run stacksync restore",
+			s.SettingsPath, strings.Join(er.Set, ", ")), false
+	}
+	return Result{}, true
+}
+
+// verifyPassphrase checks the passphrase pulumi would read against salt.
+// The result is cached per salt: the derivation costs a million rounds of
+// HMAC-SHA256.
+func (v *Verifier) verifyPassphrase(salt string) Result {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if r, found := v.salts[salt]; found {
+		return r
+	}
+	r := v.checkPassphrase(salt)
+	if v.salts == nil {
+		v.salts = map[string]Result{}
+	}
+	v.salts[salt] = r
+	return r
+}
+
+func (v *Verifier) checkPassphrase(salt string) Result {
+	p, err := ReadPassphrase(v.LookupEnv, v.Dir)
+	switch {
+	case errors.Is(err, ErrNoPassphrase):
+		return fail(ReasonPassphraseMissing, "neither %s nor %s is set: pulumi would fail with \"passphrase must be set\"", EnvPassphrase, EnvPassphraseFile)
+	case err != nil:
+		return fail(ReasonPassphraseFile, "%v", err)
+	}
+	switch err := CheckPassphrase(salt, p); {
+	case err == nil:
+		return ok(ReasonPassphraseCorrect, "the passphrase from %s opens the stack's salt", p.Source)
+	case errors.Is(err, ErrIncorrectPassphrase):
+		return fail(ReasonPassphraseWrong, "the passphrase from %s is not the stack's: pulumi would fail with \"incorrect passphrase\"", p.Source)
+	case errors.Is(err, ErrBadSalt):
+		return fail(ReasonBadSalt, "the stack's encryptionsalt: %v", err)
+	default:
+		return errorResult(ReasonBadSalt, "checking the passphrase: %v", err)
+	}
+}
+
+// String returns r as one line: status, reason and message.
+func (r Result) String() string {
+	return fmt.Sprintf("%s (%s): %s", r.Status, r.Reason, r.Message)
+}
