@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # cached, outside the repo. integration/scripts/tools.sh fills it.
 export STACKSYNC_CACHE ?= $(HOME)/.cache/stacksync
 
-.PHONY: build test unit fuzz integration tools lint bench demo fixtures clean
+.PHONY: build test unit fuzz integration tools lint bench demo fixtures reliability clean
 
 build:
 	$(GO) build -o bin/stacksync ./cmd/stacksync
@@ -63,6 +63,11 @@ demo:
 	echo "# stacksync restore --all:" && \
 	$(GO) run ./cmd/stacksync restore -C "$$tmp/project" --backend "file://$(CURDIR)/examples/backend" --all && \
 	echo "# after:" && for f in "$$tmp"/project/Pulumi.*.yaml; do echo "## $$(basename $$f)"; cat "$$f"; done
+
+## reliability: run the bad-input catalogue (integration/catalogue_test.go)
+## alone and rewrite docs/reliability.md from it.
+reliability: tools
+	cd integration && $(GO) test -count=1 -run '^TestCatalogue$$' .
 
 ## fixtures: regenerate examples/ and test fixtures with the pinned real pulumi.
 fixtures: tools

@@ -255,7 +255,11 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		case errors.Is(err, settings.ErrUnknownProvider):
 			err = hinted{err, "fix the checkpoint or set the settings file by hand"}
 		case errors.Is(err, state.ErrCorrupt):
-			err = hinted{err, "the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups"}
+			// A damaged meta.yaml is not the checkpoint, and its message
+			// says what to do already.
+			if _, lerr := w.backend.Layout(ctx); lerr == nil {
+				err = hinted{err, "the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups"}
+			}
 		case errors.As(err, &ee):
 			err = hinted{err, "fix the file or move it aside"}
 		}

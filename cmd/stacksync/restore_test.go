@@ -374,3 +374,17 @@ func TestRestoreJSONSaysWhetherItWrote(t *testing.T) {
 		}
 	}
 }
+
+// A damaged meta.yaml is reported as such, without the remedy for a
+// damaged checkpoint (put back its .bak), which would send the user to
+// the wrong file.
+func TestRestoreBrokenMetaIsNotACheckpoint(t *testing.T) {
+	for _, meta := range []string{strings.Repeat("# pad\n", 12000) + "version: 1\n", "nothing: here\n"} {
+		f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+		write(t, filepath.Join(f.backend, ".pulumi", "meta.yaml"), meta)
+		code, _, errs := f.run(t, "restore", "dev")
+		if code != exitError || !strings.Contains(errs, "meta.yaml") || strings.Contains(errs, "checkpoint is damaged") {
+			t.Errorf("meta.yaml of %d bytes: exit %d, stderr %q; want 1 and a message about meta.yaml alone", len(meta), code, errs)
+		}
+	}
+}
