@@ -553,6 +553,14 @@ func TestProvider(t *testing.T) {
 	s.Put(".pulumi/stacks/demo/kms.json", kms, t0)
 	s.Put(".pulumi/stacks/demo/dev2.json", none, t0)
 	s.Put(".pulumi/stacks/demo/lonely.json", none, t0)
+	// The backups fallback skips newer records that record nothing or do
+	// not decode, and takes the newest that records a provider.
+	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	s.Put(".pulumi/stacks/demo/fallen.json", none, t0)
+	s.Put(".pulumi/backups/demo/fallen/fallen.1000000000000000040.json", []byte(`{"version":3,"checkpoint":`), t0)
+	s.Put(".pulumi/history/demo/fallen/fallen-1000000000000000030.checkpoint.json", ckpt{version: 3, resources: 1}.build(), t0)
+	s.Put(".pulumi/backups/demo/fallen/fallen.1000000000000000020.json", pass, t0)
+	s.Put(".pulumi/backups/demo/fallen/fallen.1000000000000000010.json", kms, t0)
 
 	tests := []struct {
 		ref      StackRef
@@ -567,6 +575,7 @@ func TestProvider(t *testing.T) {
 		{StackRef{"demo", "dev2"}, true, provKMS, "backup", nil},
 		{StackRef{"demo", "dev2"}, false, nil, "", ErrNoProvider},
 		{StackRef{"demo", "lonely"}, true, nil, "", ErrNoProvider},
+		{StackRef{"demo", "fallen"}, true, provPassphrase, "backup", nil},
 		{StackRef{"demo", "missing"}, true, nil, "", ErrStackNotFound},
 	}
 	for _, tt := range tests {
@@ -576,6 +585,9 @@ func TestProvider(t *testing.T) {
 				t.Errorf("Provider(%s, %v) = %v, want %v", tt.ref, tt.fallback, err, tt.wantErr)
 			}
 			continue
+		}
+		if tt.ref.Name == "fallen" && res.Source.Key != ".pulumi/backups/demo/fallen/fallen.1000000000000000020.json" {
+			t.Errorf("Provider(fallen) came from %s, want the newest backup that records one", res.Source.Key)
 		}
 		if err != nil || res.Provider != *tt.want || res.Source.Kind != tt.source {
 			t.Errorf("Provider(%s, %v) = %+v from %s, %v; want %+v from %s", tt.ref, tt.fallback, res.Provider, res.Source.Kind, err, *tt.want, tt.source)
