@@ -156,13 +156,13 @@ func (s *scanner) syntax(format string, args ...any) error {
 }
 
 // expect consumes byte c, after optional white space.
-func (s *scanner) expect(c byte, what string) error {
+func (s *scanner) expect(c byte) error {
 	got, err := s.next()
 	if err != nil {
 		return s.unexpected(err)
 	}
 	if got != c {
-		return s.syntax("expected %s, found %q", what, got)
+		return s.syntax("expected %q, found %q", c, got)
 	}
 	s.consume(1)
 	return nil
@@ -220,7 +220,26 @@ func (s *scanner) capture(max int) (raw []byte, over bool, err error) {
 // capture) when the scanner is at the key's value, which member must
 // consume.
 func (s *scanner) object(member func(key []byte) error) error {
-	if err := s.expect('{', "'{'"); err != nil {
+	return s.container('{', '}', "object value", func(c byte) error {
+		if c != '"' {
+			return s.syntax("expected an object key, found %q", c)
+		}
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		return member(key)
+	})
+}
+
+// container consumes an object or an array: open, then items separated by
+// commas, then close. item is called with the first byte of each item and
+// must consume it.
+func (s *scanner) container(open, close byte, what string, item func(first byte) error) error {
+	if err := s.expect(open); err != nil {
 		return err
 	}
 	if s.depth++; s.depth > maxJSONDepth {
@@ -230,23 +249,13 @@ func (s *scanner) object(member func(key []byte) error) error {
 	if err != nil {
 		return s.unexpected(err)
 	}
-	if c == '}' {
+	if c == close {
 		s.consume(1)
 		s.depth--
 		return nil
 	}
 	for {
-		if c != '"' {
-			return s.syntax("expected an object key, found %q", c)
-		}
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
-		if err := s.expect(':', "':' after object key"); err != nil {
-			return err
-		}
-		if err := member(key); err != nil {
+		if err := item(c); err != nil {
 			return err
 		}
 		if c, err = s.next(); err != nil {
@@ -258,12 +267,12 @@ func (s *scanner) object(member func(key []byte) error) error {
 			if c, err = s.next(); err != nil {
 				return s.unexpected(err)
 			}
-		case '}':
+		case close:
 			s.consume(1)
 			s.depth--
 			return nil
 		default:
-			return s.syntax("expected ',' or '}' after object value, found %q", c)
+			return s.syntax("expected ',' or %q after %s, found %q", close, what, c)
 		}
 	}
 }
@@ -305,42 +314,7 @@ func (s *scanner) array() error {
 // arrayOf consumes an array, calling elem, which must consume the element,
 // with the first byte of each.
 func (s *scanner) arrayOf(elem func(first byte) error) error {
-	if err := s.expect('[', "'['"); err != nil {
-		return err
-	}
-	if s.depth++; s.depth > maxJSONDepth {
-		return s.syntax("exceeded max depth")
-	}
-	c, err := s.next()
-	if err != nil {
-		return s.unexpected(err)
-	}
-	if c == ']' {
-		s.consume(1)
-		s.depth--
-		return nil
-	}
-	for {
-		if err := elem(c); err != nil {
-			return err
-		}
-		if c, err = s.next(); err != nil {
-			return s.unexpected(err)
-		}
-		switch c {
-		case ',':
-			s.consume(1)
-			if c, err = s.next(); err != nil {
-				return s.unexpected(err)
-			}
-		case ']':
-			s.consume(1)
-			s.depth--
-			return nil
-		default:
-			return s.syntax("expected ',' or ']' after array element, found %q", c)
-		}
-	}
+	return s.container('[', ']', "array element", elem)
 }
 
 // plain marks the string bytes that need no attention.
@@ -353,7 +327,7 @@ var plain = func() (t [256]bool) {
 
 // str consumes a string, validating its escapes.
 func (s *scanner) str() error {
-	if err := s.expect('"', "'\"'"); err != nil {
+	if err := s.expect('"'); err != nil {
 		return err
 	}
 	for {
