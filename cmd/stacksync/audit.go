@@ -74,19 +74,18 @@ listed, 2 usage, 3 a stack's provider (or key state) is in --fail-on,
 // which it refuses.
 func runAudit(ctx context.Context, e *env, o *auditOptions, pos []string) int {
 	projects, backendURL, output, history, keys, jobs, timeout := o.projects, o.backendURL, o.output, o.history, o.keys, o.jobs, o.timeout
-	var err error
-	var failOnSet map[string]bool
 	failOn, keyFailOn := splitKeyFailOn(o.failOn)
-	failOnSet, err = parseFailOn(failOn)
-	switch {
-	case err != nil:
-	case len(pos) > 0:
+	failOnSet, err := parseFailOn(failOn)
+	if err == nil && len(pos) > 0 {
 		err = usageError{msg: fmt.Sprintf("unexpected argument %q; audit takes only flags", short(pos[0]))}
-	case output != "table" && output != "json" && output != "csv":
-		err = usageError{msg: fmt.Sprintf("--output %q: want table, json or csv", short(output))}
-	case jobs < 1:
+	}
+	if err == nil {
+		err = checkOutput(output, "table", "json", "csv")
+	}
+	if err == nil && jobs < 1 {
 		err = usageError{msg: "-j must be at least 1"}
-	default:
+	}
+	if err == nil {
 		err = checkTimeout(*timeout)
 	}
 	if err != nil {

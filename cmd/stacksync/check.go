@@ -51,10 +51,9 @@ Exit codes: 0 clean, 1 error, 2 usage, 3 drift found, 130 interrupted.`,
 // directories dirs with state.
 func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 	backendURL, output, allStacks, timeout := o.backendURL, o.output, o.allStacks, o.timeout
-	var err error
+	err := checkOutput(output, "text", "json")
 	switch {
-	case output != "text" && output != "json":
-		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
+	case err != nil:
 	case slices.Contains(dirs, ""):
 		err = usageError{msg: "check: an empty directory argument; leave it out to check the current directory"}
 	default:

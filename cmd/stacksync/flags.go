@@ -134,12 +134,25 @@ func (s *stackFlags) register(fs *pflag.FlagSet, verb string) {
 func (s *stackFlags) targets(pos []string) ([]string, error) {
 	stacks := append(slices.Clip(s.stacks), pos...)
 	switch {
-	case s.output != "text" && s.output != "json":
-		return nil, usageError{msg: fmt.Sprintf("--output %q: want text or json", short(s.output))}
 	case s.all && len(stacks) > 0:
 		return nil, usageError{msg: "give stacks or --all, not both"}
 	case !s.all && len(stacks) == 0:
 		return nil, usageError{msg: "no stack given: name stacks (-s NAME or positional) or pass --all"}
 	}
+	if err := checkOutput(s.output, "text", "json"); err != nil {
+		return nil, err
+	}
 	return stacks, checkTimeout(*s.timeout)
+}
+
+// checkOutput refuses an --output other than formats.
+func checkOutput(output string, formats ...string) error {
+	if slices.Contains(formats, output) {
+		return nil
+	}
+	want := formats[len(formats)-1]
+	if n := len(formats); n > 1 {
+		want = strings.Join(formats[:n-1], ", ") + " or " + want
+	}
+	return usageError{msg: fmt.Sprintf("--output %q: want %s", short(output), want)}
 }

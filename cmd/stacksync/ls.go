@@ -41,26 +41,23 @@ Exit codes: 0 listed, 1 the backend could not be listed, 2 usage, 130 interrupte
 // runLs lists stacks from object listings alone: no checkpoint is read.
 // It refuses positional arguments pos.
 func runLs(ctx context.Context, e *env, o *lsOptions, pos []string) int {
-	projects, backendURL, output, timeout := o.projects, o.backendURL, o.output, o.timeout
-	var err error
+	err := checkOutput(o.output, "text", "json")
 	switch {
 	case len(pos) > 0:
 		err = usageError{msg: fmt.Sprintf("unexpected argument %q; ls takes only flags", short(pos[0]))}
-	case output != "text" && output != "json":
-		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
-	default:
-		err = checkTimeout(*timeout)
+	case err == nil:
+		err = checkTimeout(*o.timeout)
 	}
 	if err != nil {
 		return fail(e, err)
 	}
-	ctx, cancel := withTimeout(ctx, *timeout)
+	ctx, cancel := withTimeout(ctx, *o.timeout)
 	defer cancel()
-	w, err := openWorkspace(ctx, e, "", backendURL, false)
+	w, err := openWorkspace(ctx, e, "", o.backendURL, false)
 	if err != nil {
 		return failRun(ctx, e, err)
 	}
-	l, err := w.backend.ListStacks(ctx, projects...)
+	l, err := w.backend.ListStacks(ctx, o.projects...)
 	if err != nil {
 		return failRun(ctx, e, fmt.Errorf("listing %s: %w", w.backend.URL.Raw, err))
 	}
@@ -68,7 +65,7 @@ func runLs(ctx context.Context, e *env, o *lsOptions, pos []string) int {
 	for _, s := range l.Stacks {
 		names = append(names, s.Ref.String())
 	}
-	if output == "json" {
+	if o.output == "json" {
 		type entry struct {
 			Project string    `json:"project"`
 			Stack   string    `json:"stack"`

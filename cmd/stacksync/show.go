@@ -45,22 +45,19 @@ Exit codes: 0 shown, 1 error (the stack is not in the backend, say), 2 usage,
 
 // runShow shows the one stack pos names in full.
 func runShow(ctx context.Context, e *env, o *showOptions, pos []string) int {
-	dir, backendURL, output, timeout := o.dir, o.backendURL, o.output, o.timeout
-	var err error
+	err := checkOutput(o.output, "text", "json")
 	switch {
 	case len(pos) != 1:
 		err = usageError{msg: "show takes one stack: stacksync show [project/]STACK"}
-	case output != "text" && output != "json":
-		err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
-	default:
-		err = checkTimeout(*timeout)
+	case err == nil:
+		err = checkTimeout(*o.timeout)
 	}
 	if err != nil {
 		return fail(e, err)
 	}
-	ctx, cancel := withTimeout(ctx, *timeout)
+	ctx, cancel := withTimeout(ctx, *o.timeout)
 	defer cancel()
-	w, err := openWorkspace(ctx, e, string(dir), backendURL, false)
+	w, err := openWorkspace(ctx, e, string(o.dir), o.backendURL, false)
 	if err != nil {
 		return failRun(ctx, e, err)
 	}
@@ -79,7 +76,7 @@ func runShow(ctx context.Context, e *env, o *showOptions, pos []string) int {
 		}
 		return failRun(ctx, e, err)
 	}
-	if output == "json" {
+	if o.output == "json" {
 		return encodeJSON(e, d)
 	}
 	printDetail(e, d)
