@@ -16,42 +16,76 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/spf13/cobra"
 	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
 )
 
-func auditCmd(ctx context.Context, args []string, e *env) int {
-	fs := newFlagSet("audit", e)
-	var projects stringList
-	var backendURL, output, failOn string
-	var history historyFlag
-	var keys bool
-	jobs := 16
-	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
-	fs.Var(&projects, "project", "audit only this project (repeatable)")
-	fs.StringVar(&output, "output", "table", "output format: table, json or csv")
-	fs.StringVar(&output, "o", "table", "shorthand for --output")
-	fs.StringVar(&failOn, "fail-on", "", "exit 3 if any stack's provider is in this comma-separated `LIST` (e.g. passphrase,none)")
-	fs.Var(&history, "history", "also read backups and history, and report stacks whose provider changed: a bounded search of a few\n"+
+// auditOptions are audit's flags.
+type auditOptions struct {
+	projects           []string
+	backendURL, output string
+	failOn             string
+	history            historyFlag
+	keys               bool
+	jobs               int
+	timeout            *time.Duration
+}
+
+func newAuditCmd(e *env, code *int) *cobra.Command {
+	var o auditOptions
+	cmd := newCommand("audit",
+		"Report the secrets provider of every stack of a backend",
+		`Audit lists every live stack of every project of a backend (project and legacy
+layouts) and reads only the head of each checkpoint, 16 at a time, to report
+which secrets provider, key and data key each stack uses, its locks, and, with
+--history, whether an earlier checkpoint recorded another provider: the trace a
+lost settings file "fixed" with a passphrase leaves. The report is printed once
+the audit is complete, as a table, JSON or CSV.
+
+Exit codes: 0 clean, 1 a stack could not be read or the backend could not be
+listed, 2 usage, 3 a stack's provider (or key state) is in --fail-on,
+130 interrupted (no report is printed).`,
+		`  # Which provider does each stack of the bucket use?
+  stacksync audit --backend s3://my-pulumi-state
+
+  # A CI policy gate: fail when a stack is protected only by a passphrase, or by
+  # nothing, or was silently switched away from KMS
+  stacksync audit --backend s3://my-pulumi-state --history --fail-on passphrase,none
+
+  # Every stack of project web with its KMS key's state, as CSV
+  stacksync audit --project web --keys -o csv > stacks.csv`,
+		func(cmd *cobra.Command, args []string) int { return runAudit(cmd.Context(), e, &o, args) }, code)
+	fs := cmd.Flags()
+	addBackend(fs, &o.backendURL, backendUsage)
+	addProjects(fs, &o.projects, "audit only project `P` (repeatable)")
+	addOutput(fs, &o.output, "table", "table, json or csv")
+	fs.StringVar(&o.failOn, "fail-on", "", "exit 3 if any stack's provider is in this comma-separated `LIST` (e.g. passphrase,none)")
+	fs.Var(&o.history, "history", "also read backups and history, and report stacks whose provider changed: a bounded search of a few\n"+
 		"reads per stack; --history=all reads every earlier checkpoint until one differs")
-	fs.IntVar(&jobs, "j", 16, "read `N` stacks at once")
-	fs.BoolVar(&keys, "keys", false, "also describe each distinct KMS key (one DescribeKey each): key_state and deletion_date")
-	timeout := addTimeout(fs)
-	pos, err := parseArgs(fs, args)
-	var failOnSet map[string]bool
-	failOn, keyFailOn := splitKeyFailOn(failOn)
-	if err == nil {
-		failOnSet, err = parseFailOn(failOn)
-	}
-	switch {
-	case err != nil:
-	case len(pos) > 0:
+	fs.Lookup("history").NoOptDefVal = "true"
+	fs.IntVarP(&o.jobs, "jobs", "j", 16, "read `N` stacks at once")
+	fs.BoolVar(&o.keys, "keys", false, "also describe each distinct KMS key (one DescribeKey each): key_state and deletion_date")
+	o.timeout = addTimeout(fs)
+	return cmd
+}
+
+// runAudit runs audit with its flags o and positional arguments pos,
+// which it refuses.
+func runAudit(ctx context.Context, e *env, o *auditOptions, pos []string) int {
+	projects, backendURL, output, history, keys, jobs, timeout := o.projects, o.backendURL, o.output, o.history, o.keys, o.jobs, o.timeout
+	failOn, keyFailOn := splitKeyFailOn(o.failOn)
+	failOnSet, err := parseFailOn(failOn)
+	if err == nil && len(pos) > 0 {
 		err = usageError{msg: fmt.Sprintf("unexpected argument %q; audit takes only flags", short(pos[0]))}
-	case output != "table" && output != "json" && output != "csv":
-		err = usageError{msg: fmt.Sprintf("--output %q: want table, json or csv", short(output))}
-	case jobs < 1:
+	}
+	if err == nil {
+		err = checkOutput(output, "table", "json", "csv")
+	}
+	if err == nil && jobs < 1 {
 		err = usageError{msg: "-j must be at least 1"}
-	default:
+	}
+	if err == nil {
 		err = checkTimeout(*timeout)
 	}
 	if err != nil {
@@ -158,7 +192,9 @@ func (h *historyFlag) Set(v string) error {
 	return nil
 }
 
-func (h *historyFlag) IsBoolFlag() bool { return true }
+// Type is "bool", so that help shows --history without a value: a bare
+// --history is --history=true (NoOptDefVal).
+func (h *historyFlag) Type() string { return "bool" }
 
 // parseFailOn parses the --fail-on list, accepting only provider classes.
 func parseFailOn(s string) (map[string]bool, error) {
@@ -378,7 +414,6 @@ func (a *auditReport) widen(cells []string) {
 		a.widths[i] = max(a.widths[i], utf8.RuneCountInString(c))
 	}
 }
-
 
 func auditTableHead(history bool) []string {
 	head := []string{"PROJECT", "STACK", "PROVIDER", "KEY", "REGION", "DATA KEY", "COMPRESSION", "VERSION", "LOCKED"}

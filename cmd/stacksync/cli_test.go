@@ -85,3 +85,32 @@ func TestLongArgumentsAreShortened(t *testing.T) {
 		}
 	}
 }
+
+// Command lines that cannot run exit 2 with one line on stderr, whether
+// the command, a flag or its value is wrong; nothing goes to stdout.
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restroe"}, `unknown command "restroe"; did you mean restore?`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"; run "stacksync --help"`},
+		{[]string{"restore", "dev", "--nope"}, "unknown flag: --nope"},
+		{[]string{"restore", "dev", "-x"}, `unknown shorthand flag "x" in -x`},
+		{[]string{"audit", "-o"}, "flag needs an argument"},
+		{[]string{"audit", "-j", "many"}, `invalid value "many" for flag -j: invalid syntax`},
+		{[]string{"audit", "--jobs=many"}, `invalid value "many" for flag --jobs`},
+		{[]string{"audit", "--history=some"}, `invalid value "some" for flag --history: want --history or --history=all`},
+		{[]string{"restore", "--" + strings.Repeat("n", 5000)}, "…(5000 bytes)"},
+	} {
+		code, out, errs := f.run(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.HasPrefix(errs, "stacksync: ") || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%.60q: exit %d, stdout %q, stderr %.300q; want 2 and one line with %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+	// No arguments at all: the help, on stderr, and exit 2.
+	if code, out, errs := f.run(t); code != exitUsage || out != "" || !strings.Contains(errs, "Available Commands:") {
+		t.Errorf("no arguments: exit %d, stdout %q, stderr %.200q", code, out, errs)
+	}
+}

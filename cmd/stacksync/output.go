@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -96,4 +98,23 @@ func short(s string) string {
 		cut--
 	}
 	return fmt.Sprintf("%s…(%d bytes)", safe(s[:cut]), len(s))
+}
+
+// encodeJSON prints v as indented JSON on stdout.
+func encodeJSON(e *env, v any) int {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		errorLine(e, err)
+		return exitError
+	}
+	return exitOK
+}
+
+// relPath shortens path for output when it is under dir.
+func relPath(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
 }

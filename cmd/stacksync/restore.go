@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/stacksync/stacksync/pkg/settings"
 	"github.com/stacksync/stacksync/pkg/state"
 )
@@ -45,47 +45,60 @@ type restoreResult struct {
 	before, after []byte
 }
 
-func restoreCmd(ctx context.Context, args []string, e *env) int {
-	fs := newFlagSet("restore", e)
-	var stacks stringList
-	var dir dirFlag
-	var backendURL, output string
-	var all, check, dryRun, force, missingOK, verify bool
-	fs.Var(&stacks, "stack", "stack to restore (repeatable)")
-	fs.Var(&stacks, "s", "shorthand for --stack")
-	fs.BoolVar(&all, "all", false, "restore every stack of the project the backend holds")
-	fs.Var(&dir, "cwd", "run as if in `DIR`")
-	fs.Var(&dir, "C", "shorthand for --cwd")
-	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
-	fs.BoolVar(&check, "check", false, "write nothing; exit 3 if any settings file is missing or differs from state")
-	fs.BoolVar(&dryRun, "dry-run", false, "write nothing; print the diff of what would change")
-	fs.BoolVar(&force, "force", false, "replace values that differ from state")
-	fs.BoolVar(&missingOK, "missing-ok", false, "a stack not in the backend yet is no error: note it, write nothing, exit 0")
-	fs.BoolVar(&verify, "verify", false, "then check that pulumi will decrypt: KMS Decrypt of the data key, or the passphrase against the salt; exit 3 if not")
-	fs.StringVar(&output, "output", "text", "output format: text or json")
-	fs.StringVar(&output, "o", "text", "shorthand for --output")
-	timeout := addTimeout(fs)
-	pos, err := parseArgs(fs, args)
-	if err == nil {
-		stacks = append(stacks, pos...)
-		switch {
-		case output != "text" && output != "json":
-			err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
-		case all && len(stacks) > 0:
-			err = usageError{msg: "give stacks or --all, not both"}
-		case !all && len(stacks) == 0:
-			err = usageError{msg: "no stack given: name stacks (-s NAME or positional) or pass --all"}
-		default:
-			err = checkTimeout(*timeout)
-		}
-	}
+// restoreOptions are restore's flags.
+type restoreOptions struct {
+	stackFlags
+	check, dryRun, force, missingOK, verify bool
+}
+
+func newRestoreCmd(e *env, code *int) *cobra.Command {
+	var o restoreOptions
+	cmd := newCommand("restore [STACK]...",
+		"Restore the secrets provider fields of stack settings files from state",
+		`Restore writes secretsprovider, encryptedkey and encryptionsalt into each stack's
+settings file (Pulumi.<stack>.yaml) from what the stack's checkpoint in the backend
+records, as pulumi itself would have written them. Missing fields are filled and
+matching ones left alone; a value that differs from state is a conflict (exit 4)
+unless --force. Files are written atomically and keep comments, key order, mode
+and every config value. Nothing is ever written to the backend.
+
+Stacks are named with -s/--stack or as positional arguments: stack,
+project/stack or organization/project/stack.
+
+Exit codes: 0 restored or already right, 1 error, 2 usage, 3 --check found work
+(or --verify found a stack that will not decrypt), 4 conflict refused,
+5 stack not in the backend (0 with --missing-ok), 130 interrupted.`,
+		`  # Restore Pulumi.dev.yaml in the current project, as pulumi resolves its backend
+  stacksync restore dev
+
+  # First run of a "select or create" workflow: a stack not in the backend yet is a note
+  stacksync restore -C infra --backend s3://my-pulumi-state?region=us-west-2 -s dev --missing-ok
+
+  # In CI, fail when any committed settings file differs from state; write nothing
+  stacksync restore --all --check -o json`,
+		func(cmd *cobra.Command, args []string) int { return runRestore(cmd.Context(), e, &o, args) }, code)
+	fs := cmd.Flags()
+	o.register(fs, "restore")
+	fs.BoolVar(&o.check, "check", false, "write nothing; exit 3 if any settings file is missing or differs from state")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "write nothing; print the diff of what would change")
+	fs.BoolVar(&o.force, "force", false, "replace values that differ from state")
+	fs.BoolVar(&o.missingOK, "missing-ok", false, "a stack not in the backend yet is no error: note it, write nothing, exit 0")
+	fs.BoolVar(&o.verify, "verify", false, "then check that pulumi will decrypt: KMS Decrypt of the data key, or the passphrase against the salt; exit 3 if not")
+	return cmd
+}
+
+// runRestore runs restore with its flags o and positional stacks pos.
+func runRestore(ctx context.Context, e *env, o *restoreOptions, pos []string) int {
+	stacks, err := o.targets(pos)
 	if err != nil {
 		return fail(e, err)
 	}
+	all, output, timeout := o.all, o.output, o.timeout
+	check, dryRun, force, missingOK, verify := o.check, o.dryRun, o.force, o.missingOK, o.verify
 	ctx, cancel := withTimeout(ctx, *timeout)
 	defer cancel()
 
-	w, err := openWorkspace(ctx, e, string(dir), backendURL, true)
+	w, err := openWorkspace(ctx, e, string(o.dir), o.backendURL, true)
 	if err != nil {
 		return failRun(ctx, e, err)
 	}
@@ -268,26 +281,6 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 	return r
 }
 
-// notFoundHint says what to check when a project has no stacks at all in
-// the backend: most likely the wrong backend or project name.
-func notFoundHint(err error) error {
-	var nf *state.StackNotFoundError
-	if errors.As(err, &nf) && len(nf.Others) == 0 {
-		return hinted{err, "check the backend URL and the project name"}
-	}
-	return err
-}
-
-// hinted adds what the user can do to a library error, which keeps
-// wrapping it.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h hinted) Error() string { return h.err.Error() + "; " + h.hint }
-func (h hinted) Unwrap() error { return h.err }
-
 func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
 	file := safe(relPath(w.dir, r.File))
 	what := r.Provider
@@ -325,12 +318,4 @@ func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
 	if r.Diff != "" {
 		fmt.Fprint(e.stdout, r.Diff)
 	}
-}
-
-// relPath shortens path for output when it is under dir.
-func relPath(dir, path string) string {
-	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return path
 }

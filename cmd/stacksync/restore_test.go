@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 const (
@@ -135,7 +137,7 @@ func TestRestoreExitCodes(t *testing.T) {
 		{name: "no stacks", args: []string{"restore"}, code: exitUsage, stderr: "no stack given"},
 		{name: "stacks and all", args: []string{"restore", "dev", "--all"}, code: exitUsage, stderr: "not both"},
 		{name: "bad output", args: []string{"restore", "dev", "-o", "yaml"}, code: exitUsage, stderr: "want text or json"},
-		{name: "bad flag", args: []string{"restore", "--nope"}, code: exitUsage, stderr: "flag provided but not defined"},
+		{name: "bad flag", args: []string{"restore", "--nope"}, code: exitUsage, stderr: "unknown flag: --nope"},
 		{name: "bad name", args: []string{"restore", ".."}, code: exitUsage, stderr: `".." is not a project or stack name`},
 		{name: "other project", args: []string{"restore", "web/dev"}, code: exitUsage, stderr: "belongs to project web"},
 		{name: "unknown command", args: []string{"restroe"}, code: exitUsage, stderr: "unknown command"},
@@ -273,15 +275,47 @@ func TestUnifiedDiffLarge(t *testing.T) {
 
 func TestHelpExitsZero(t *testing.T) {
 	f := newFixture(t, map[string]string{})
-	for _, cmd := range []string{"restore", "audit", "ls", "show", "check"} {
-		code, _, errs := f.run(t, cmd, "-h")
-		if code != exitOK || !strings.Contains(errs, "Usage of stacksync "+cmd) {
-			t.Errorf("%s -h: exit %d, stderr %q; want 0 and the flags", cmd, code, errs)
+	for _, cmd := range []string{"restore", "verify", "audit", "ls", "show", "check"} {
+		for _, h := range []string{"-h", "--help"} {
+			code, out, errs := f.run(t, cmd, h)
+			if code != exitOK || !strings.Contains(out, "Usage:\n  stacksync "+cmd) || !strings.Contains(out, "--timeout DURATION") || errs != "" {
+				t.Errorf("%s %s: exit %d, stdout %.300q, stderr %q; want 0 and the flags", cmd, h, code, out, errs)
+			}
 		}
 	}
 }
 
-func TestParseArgs(t *testing.T) {
+// TestRestoreHelp: restore's help reads like the pulumi CLI's: a
+// description, shorthands beside their flags, and examples.
+func TestRestoreHelp(t *testing.T) {
+	f := newFixture(t, map[string]string{})
+	code, out, _ := f.run(t, "restore", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"Restore writes secretsprovider",
+		"Usage:\n  stacksync restore [STACK]... [flags]",
+		"Examples:\n  # Restore Pulumi.dev.yaml",
+		"stacksync restore -C infra --backend s3://my-pulumi-state?region=us-west-2 -s dev --missing-ok",
+		"-s, --stack NAME",
+		"-C, --cwd DIR",
+		"-o, --output FORMAT",
+		"--missing-ok",
+		"--timeout DURATION",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("restore --help lacks %q:\n%s", want, out)
+		}
+	}
+	if _, out, _ := f.run(t, "audit", "-h"); !strings.Contains(out, "-j, --jobs N") || !strings.Contains(out, "--history ") {
+		t.Errorf("audit -h lacks -j, --jobs N or --history:\n%s", out)
+	}
+}
+
+// TestArgsAnywhere: flags and positional arguments mix in any order, as
+// users of pulumi expect ("restore dev --check"), and "--" ends the flags.
+func TestArgsAnywhere(t *testing.T) {
 	tests := []struct {
 		args   []string
 		pos    []string
@@ -291,15 +325,19 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-o", "json", "dev", "prod"}, []string{"dev", "prod"}, "json"},
 		{[]string{"dev", "--", "-o", "json"}, []string{"dev", "-o", "json"}, "text"},
 		{[]string{"--", "dev"}, []string{"dev"}, "text"},
-		{nil, nil, "text"},
+		{[]string{"--output=json", "dev"}, []string{"dev"}, "json"},
+		{[]string{}, nil, "text"},
 	}
 	for _, tt := range tests {
-		e := &env{stderr: &bytes.Buffer{}}
-		fs := newFlagSet("test", e)
-		output := fs.String("o", "text", "")
-		pos, err := parseArgs(fs, tt.args)
-		if err != nil || strings.Join(pos, " ") != strings.Join(tt.pos, " ") || *output != tt.output {
-			t.Errorf("parseArgs(%q) = %q, -o %q, %v; want %q, -o %q", tt.args, pos, *output, err, tt.pos, tt.output)
+		var pos []string
+		var output string
+		code := -1
+		cmd := newCommand("test", "", "", "", func(_ *cobra.Command, args []string) int { pos = args; return exitOK }, &code)
+		addOutput(cmd.Flags(), &output, "text", "text or json")
+		cmd.SetArgs(tt.args)
+		err := cmd.Execute()
+		if err != nil || code != exitOK || strings.Join(pos, " ") != strings.Join(tt.pos, " ") || output != tt.output {
+			t.Errorf("%q: args %q, -o %q, %v; want %q, -o %q", tt.args, pos, output, err, tt.pos, tt.output)
 		}
 	}
 }

@@ -201,7 +201,7 @@ func TestTimeoutFlag(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"restore", "dev000", "--timeout", "-1s"}, exitUsage, "--timeout -1s: want a positive duration"},
-		{[]string{"audit", "--timeout", "soon"}, exitUsage, `invalid value "soon" for flag -timeout`},
+		{[]string{"audit", "--timeout", "soon"}, exitUsage, `invalid value "soon" for flag --timeout`},
 		{[]string{"restore", "dev000", "--timeout", "0"}, exitOK, ""},
 		{[]string{"restore", "dev000", "--timeout", "1m", "--check"}, exitOK, ""},
 	} {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
 )
@@ -32,41 +33,43 @@ type verifyResult struct {
 	Warning      string     `json:"warning,omitempty"`
 }
 
-func verifyCmd(ctx context.Context, args []string, e *env) int {
-	fs := newFlagSet("verify", e)
-	var stacks stringList
-	var dir dirFlag
-	var backendURL, output string
-	var all bool
-	fs.Var(&stacks, "stack", "stack to verify (repeatable)")
-	fs.Var(&stacks, "s", "shorthand for --stack")
-	fs.BoolVar(&all, "all", false, "verify every stack of the project the backend holds")
-	fs.Var(&dir, "cwd", "run as if in `DIR`")
-	fs.Var(&dir, "C", "shorthand for --cwd")
-	fs.StringVar(&backendURL, "backend", "", "backend `URL` (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)")
-	fs.StringVar(&output, "output", "text", "output format: text or json")
-	fs.StringVar(&output, "o", "text", "shorthand for --output")
-	timeout := addTimeout(fs)
-	pos, err := parseArgs(fs, args)
-	if err == nil {
-		stacks = append(stacks, pos...)
-		switch {
-		case output != "text" && output != "json":
-			err = usageError{msg: fmt.Sprintf("--output %q: want text or json", short(output))}
-		case all && len(stacks) > 0:
-			err = usageError{msg: "give stacks or --all, not both"}
-		case !all && len(stacks) == 0:
-			err = usageError{msg: "no stack given: name stacks (-s NAME or positional) or pass --all"}
-		default:
-			err = checkTimeout(*timeout)
-		}
-	}
+func newVerifyCmd(e *env, code *int) *cobra.Command {
+	var o stackFlags
+	cmd := newCommand("verify [STACK]...",
+		"Check that pulumi will decrypt each stack's secrets",
+		`Verify checks, for each stack, what pulumi up would meet after a restore: that
+the settings file agrees with the checkpoint, and that pulumi will decrypt: one
+KMS Decrypt of the data key (awskms), sent as pulumi sends it, or the passphrase
+(PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) against the salt.
+On a failure it names the cause: a disabled key, a key pending deletion, the
+wrong region, a denied principal, a wrong passphrase. Nothing is printed of the
+plaintext, the passphrase or the derived key.
+
+Exit codes: 0 every stack will decrypt (or is not verifiable here), 1 error,
+2 usage, 3 a stack will not decrypt, 130 interrupted.`,
+		`  # Before pulumi up: will the settings file of dev decrypt with this role?
+  stacksync verify dev
+
+  # Every stack of the project in ./infra, as JSON
+  stacksync verify -C infra --all -o json
+
+  # A passphrase stack, with the passphrase from a file
+  PULUMI_CONFIG_PASSPHRASE_FILE=.passphrase stacksync verify -s staging`,
+		func(cmd *cobra.Command, args []string) int { return runVerify(cmd.Context(), e, &o, args) }, code)
+	o.register(cmd.Flags(), "verify")
+	return cmd
+}
+
+// runVerify runs verify with its flags o and positional stacks pos.
+func runVerify(ctx context.Context, e *env, o *stackFlags, pos []string) int {
+	stacks, err := o.targets(pos)
 	if err != nil {
 		return fail(e, err)
 	}
+	all, output, timeout := o.all, o.output, o.timeout
 	ctx, cancel := withTimeout(ctx, *timeout)
 	defer cancel()
-	w, err := openWorkspace(ctx, e, string(dir), backendURL, true)
+	w, err := openWorkspace(ctx, e, string(o.dir), o.backendURL, true)
 	if err != nil {
 		return failRun(ctx, e, err)
 	}
