@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io/fs"
 	"net/http"
@@ -176,6 +177,7 @@ func TestRestoreS3(t *testing.T) {
 		backend string
 		stack   string
 		want    []string // substrings of stderr (any case); each entry may list alternatives with |
+		code    int      // the exit code; 0 means 1
 	}{{
 		name:    "no-such-bucket",
 		env:     sd.s.Env(),
@@ -203,6 +205,7 @@ func TestRestoreS3(t *testing.T) {
 		backend: proxyURL,
 		stack:   "prod",
 		want:    []string{"prod", seedStack},
+		code:    5, // not in the backend: its own exit code
 	}}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,8 +213,8 @@ func TestRestoreS3(t *testing.T) {
 			snap := snapshot(t, sd.dir)
 			o, e, code := runStacksync(t, bin, stacksyncEnv(t, tc.env...), "restore", "-C", sd.dir, "--backend", tc.backend, tc.stack)
 			t.Logf("stderr: %s", e)
-			if code != 1 {
-				t.Errorf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, o, e)
+			if want := cmp.Or(tc.code, 1); code != want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, o, e)
 			}
 			if line := strings.TrimSuffix(e, "\n"); line == "" || strings.Contains(line, "\n") {
 				t.Errorf("stderr is not one line:\n%s", e)

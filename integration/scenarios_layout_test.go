@@ -340,8 +340,8 @@ func TestLayoutStackHistory(t *testing.T) {
 		// The old name is gone: only its .bak is left.
 		snap := snapshot(t, dir)
 		o, e, code := runStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", w.s.BackendURL("renamed", ""), "old-name")
-		if code != 1 || !containsAnyFold(e, []string{"not found"}) {
-			t.Errorf("restore old-name: exit %d, want 1 with \"not found\"\nstdout:\n%s\nstderr:\n%s", code, o, e)
+		if code != 5 || !containsAnyFold(e, []string{"not found"}) {
+			t.Errorf("restore old-name: exit %d, want 5 (not in the backend) with \"not found\"\nstdout:\n%s\nstderr:\n%s", code, o, e)
 		}
 		snap.assertSame(t, snapshot(t, dir))
 	})
@@ -368,8 +368,8 @@ func TestLayoutStackHistory(t *testing.T) {
 		snap := snapshot(t, dir)
 		o, e, code := runStacksync(t, w.bin, w.s3Env(t), "restore", "-C", dir, "--backend", backend, "gone")
 		t.Logf("restore gone: exit %d\nstdout:\n%s\nstderr:\n%s", code, o, e)
-		if code != 1 {
-			t.Errorf("restore gone: exit %d, want 1", code)
+		if code != 5 {
+			t.Errorf("restore gone: exit %d, want 5 (not in the backend)", code)
 		}
 		if !containsAnyFold(e, []string{"not found"}) {
 			t.Errorf("restore gone: stderr lacks \"not found\":\n%s", e)
