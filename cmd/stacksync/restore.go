@@ -265,6 +265,8 @@ func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dr
 		switch {
 		case errors.Is(err, state.ErrStackNotFound):
 			err = notFoundHint(err)
+		case errors.Is(err, state.ErrTooLarge):
+			err = hinted{err, "if it is a real checkpoint, raise the limit with " + maxCheckpointEnv + " (e.g. 1GiB)"}
 		case errors.Is(err, settings.ErrUnknownProvider):
 			err = hinted{err, "fix the checkpoint or set the settings file by hand"}
 		case errors.Is(err, state.ErrCorrupt):

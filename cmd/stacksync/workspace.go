@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/stacksync/stacksync/pkg/settings"
 	"github.com/stacksync/stacksync/pkg/state"
@@ -103,7 +106,11 @@ func (w *workspace) openBackend(ctx context.Context, e *env, flagURL string, cac
 		w.backend = b
 		return nil
 	}
-	if w.backend, err = state.OpenURL(ctx, u, state.OpenOptions{S3: state.S3StoreOptions{CABundle: e.caBundle}}); err != nil {
+	maxSize, err := maxCheckpointSize(e)
+	if err != nil {
+		return err
+	}
+	if w.backend, err = state.OpenURL(ctx, u, state.OpenOptions{S3: state.S3StoreOptions{CABundle: e.caBundle}, MaxCheckpointSize: maxSize}); err != nil {
 		return fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
 	}
 	if cache != nil {
@@ -124,4 +131,28 @@ func openCheckWorkspace(ctx context.Context, e *env, dir, flagURL string, cache 
 		return nil, fmt.Errorf("%s: %w", proj.Path, err)
 	}
 	return w, nil
+}
+
+// maxCheckpointEnv raises (or lowers) the cap on the bytes decoded from one
+// checkpoint, for a real checkpoint larger than the default.
+const maxCheckpointEnv = "STACKSYNC_MAX_CHECKPOINT_SIZE"
+
+// maxCheckpointSize reads maxCheckpointEnv: a number of bytes, with an
+// optional KiB, MiB or GiB suffix; unset means the default.
+func maxCheckpointSize(e *env) (int64, error) {
+	v := strings.TrimSpace(e.getenv(maxCheckpointEnv))
+	if v == "" {
+		return 0, nil
+	}
+	num, unit := v, int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			num, unit = strings.TrimSpace(n), u
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/unit {
+		return 0, usageError{msg: fmt.Sprintf("%s=%q: want a positive number of bytes, e.g. 512MiB", maxCheckpointEnv, short(v))}
+	}
+	return n * unit, nil
 }

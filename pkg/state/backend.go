@@ -46,6 +46,8 @@ func Open(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
 type OpenOptions struct {
 	// S3 configures an s3:// backend's client.
 	S3 S3StoreOptions
+	// MaxCheckpointSize sets Backend.MaxCheckpointSize.
+	MaxCheckpointSize int64
 }
 
 // OpenURL opens a parsed backend URL.
@@ -61,7 +63,9 @@ func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, er
 	if err != nil {
 		return nil, err
 	}
-	return NewBackend(u, s), nil
+	b := NewBackend(u, s)
+	b.MaxCheckpointSize = opts.MaxCheckpointSize
+	return b, nil
 }
 
 // NewBackend returns a backend over an already opened store; u may be nil.
