@@ -132,6 +132,10 @@ func (rep *compareReport) markdown() string {
 		rep.Started.UTC().Format("2006-01-02"), m.CPUs, m.Model, fmtRSS(m.MemKiB), m.Kernel, m.GoVersion, harness.VersitygwVersion)
 	w("stacksync %s, pulumi %s, Python %s with PyYAML %s. Load average (1 min) during the run, the benchmark included:\n", m.Commit, harness.PulumiVersion, rep.Python.Version, rep.Python.PyYAML)
 	w("%s at the start, median %s, max %s over %s.\n\n", fmtLoad(rep.Load.First), fmtLoad(rep.Load.Median), fmtLoad(rep.Load.Max), rep.Finished.Sub(rep.Started).Round(time.Second))
+	if rep.Load.Median > float64(m.CPUs)+0.5 {
+		w("**Other work loaded the machine during this run (median load %s on %d cores): the figures are slower than\n", fmtLoad(rep.Load.Median), m.CPUs)
+		w("on a quiet machine, and the ratios less certain. Rerun `make bench-compare` when `uptime` shows a load under 2.5.**\n\n")
+	}
 	w("Every figure is a whole process, exec'd by the benchmark: median of %d runs for a restore, %d for an audit\n", rep.Runs, rep.AuditRuns)
 	w("(min / max beside it), the cases of a table taking turns so that a change of load hits them all; peak RSS is\n")
 	w("the largest `ru_maxrss` of the runs (for the workaround script, that of its largest process). Each run's\n")
