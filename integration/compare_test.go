@@ -240,9 +240,9 @@ func compareAudit(t *testing.T, rep *compareReport, sd *seeded, bin, bare, caBun
 			cmd: func() *exec.Cmd {
 				return command(work, bareEnv, bare, "-bucket", bucket, "-path-style", "-j", strconv.Itoa(j))
 			},
-			check: func(stdout, _ string) error {
-				if !strings.HasPrefix(stdout, strconv.Itoa(n)+" checkpoints,") {
-					return fmt.Errorf("bare list+GET: %q, want %d checkpoints", stdout, n)
+			check: func(stdout, stderr string) error {
+				if !strings.HasPrefix(stdout, strconv.Itoa(n)+" checkpoints,") || stderr != "" {
+					return fmt.Errorf("bare list+GET: %q, want %d checkpoints and nothing on stderr", stdout, n)
 				}
 				return nil
 			},

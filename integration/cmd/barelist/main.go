@@ -55,7 +55,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("loading AWS config: %w", err)
 	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = *pathStyle })
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = *pathStyle
+		// Otherwise the SDK logs a line for every GET whose response
+		// carries no checksum to validate (a ranged GET).
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
