@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # cached, outside the repo. integration/scripts/tools.sh fills it.
 export STACKSYNC_CACHE ?= $(HOME)/.cache/stacksync
 
-.PHONY: build test unit fuzz integration tools lint bench demo fixtures reliability clean
+.PHONY: build test unit fuzz integration tools lint bench bench-compare demo fixtures reliability clean
 
 build:
 	$(GO) build -o bin/stacksync ./cmd/stacksync
@@ -47,12 +47,34 @@ lint:
 
 ## bench: Go benchmarks of the read path and of restore --all and check
 ## over 1,000 to 10,000 stacks, then whole-process timings of restore and
-## audit against versitygw (figures in docs/performance.md).
+## audit against versitygw, then bench-compare (figures in
+## docs/performance.md).
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 	$(GO) test -run '^$$' -bench Scaling -benchtime 3x -timeout 60m ./cmd/stacksync
 	cd integration && $(GO) test -run '^$$' -bench RestoreS3 -benchtime 20x .
 	cd integration && $(GO) test -run '^$$' -bench AuditS3 -benchtime 3x -timeout 60m .
+	$(MAKE) bench-compare
+
+## bench-compare: whole processes side by side on one versitygw, at 0 ms
+## and BENCH_DELAY per request (a latency proxy): stacksync restore against
+## pulumi stack export and the investigation's workaround, stacksync audit
+## against pulumi stack ls --all and a bare list + ranged GET program
+## (integration/cmd/barelist), each -j of BENCH_JOBS. Prints medians, peak
+## RSS and ratios and regenerates the side-by-side section of BENCH_DOC
+## (empty: print only). Needs python3 with PyYAML. A quick run:
+##   make bench-compare BENCH_STACKS=200 BENCH_RUNS=3 BENCH_AUDIT_RUNS=1 BENCH_DOC=
+BENCH_STACKS     ?= 1000,10000
+BENCH_RUNS       ?= 15
+BENCH_AUDIT_RUNS ?= 3
+BENCH_DELAY      ?= 20ms
+BENCH_JOBS       ?= 16,32,64,128
+BENCH_DOC        ?= $(CURDIR)/docs/performance.md
+bench-compare: tools
+	@uptime
+	cd integration && $(GO) test -count=1 -timeout 240m -run '^TestCompare$$' -v . -compare \
+	  -compare.stacks=$(BENCH_STACKS) -compare.runs=$(BENCH_RUNS) -compare.auditruns=$(BENCH_AUDIT_RUNS) \
+	  -compare.delay=$(BENCH_DELAY) -compare.jobs=$(BENCH_JOBS) -compare.doc='$(BENCH_DOC)'
 
 ## demo: restore the example project's settings files from the example
 ## file:// backend, in a scratch copy so the repo stays clean.
