@@ -64,7 +64,7 @@ listed, 2 usage, 3 a stack's provider (or key state) is in --fail-on,
 	fs.Var(&o.history, "history", "also read backups and history, and report stacks whose provider changed: a bounded search of a few\n"+
 		"reads per stack; --history=all reads every earlier checkpoint until one differs")
 	fs.Lookup("history").NoOptDefVal = "true"
-	fs.IntVarP(&o.jobs, "jobs", "j", 16, "read `N` stacks at once")
+	fs.IntVarP(&o.jobs, "jobs", "j", state.DefaultAuditJobs, "read `N` stacks at once")
 	fs.BoolVar(&o.keys, "keys", false, "also describe each distinct KMS key (one DescribeKey each): key_state and deletion_date")
 	o.timeout = addTimeout(fs)
 	return cmd
