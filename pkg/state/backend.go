@@ -28,8 +28,8 @@ type Backend struct {
 	layoutErr   error
 	layoutKnown atomic.Bool // layout holds a detected layout
 
-	// memory bounds what concurrent decodes hold.
-	memory *MemoryBudget
+	// decoders bounds what concurrent decodes hold.
+	decoders *DecoderPool
 }
 
 // Open parses and opens a backend URL. Relative file:// paths resolve
@@ -70,7 +70,7 @@ func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, er
 
 // NewBackend returns a backend over an already opened store; u may be nil.
 func NewBackend(u *BackendURL, s Store) *Backend {
-	return &Backend{URL: u, Store: s, memory: NewMemoryBudget(DefaultDecodeMemory)}
+	return &Backend{URL: u, Store: s, decoders: NewDecoderPool(DefaultZstdDecoders)}
 }
 
 // Layout detects the backend's layout once and caches it.
@@ -248,7 +248,7 @@ func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
 		return Head{}, err
 	}
 	defer rc.Close()
-	h, err := DecodeHead(ctx, rc, DecodeOptions{MaxSize: b.MaxCheckpointSize, Memory: b.memory})
+	h, err := DecodeHead(ctx, rc, DecodeOptions{MaxSize: b.MaxCheckpointSize, Decoders: b.decoders})
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsupportedVersion) {
 		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
 	}

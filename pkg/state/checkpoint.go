@@ -71,9 +71,9 @@ type DecodeOptions struct {
 	// MaxSize caps the bytes decoded, after decompression; zero means
 	// DefaultMaxCheckpointSize.
 	MaxSize int64
-	// Memory, when set, is shared by concurrent decodes: a zstd decode
-	// takes its window from it before it starts, and gives it back after.
-	Memory *MemoryBudget
+	// Decoders, when set, lends the zstd decoders, which bounds what
+	// concurrent decodes hold; when nil, each zstd decode makes its own.
+	Decoders *DecoderPool
 }
 
 // DecodeHead reads a checkpoint from r (gzip or zstd compressed, or plain;
@@ -116,7 +116,7 @@ func DecodeHead(ctx context.Context, r io.Reader, opts DecodeOptions) (Head, err
 		in = zr
 	case bytes.HasPrefix(magic[:n], zstdMagic):
 		h.Compression = CompressionZstd
-		zr, release, err := newZstdReader(ctx, in, opts.Memory)
+		zr, release, err := newZstdReader(ctx, in, opts.Decoders)
 		if err != nil {
 			return h, src.or(err)
 		}
@@ -175,10 +175,9 @@ func (s *sourceReader) or(err error) error {
 	return err
 }
 
-// newZstdReader starts a streaming zstd decoder whose window (the memory it
-// needs) is the one the first frame declares, at most MaxZstdWindow, taken
-// from the memory budget first.
-func newZstdReader(ctx context.Context, in io.Reader, mem *MemoryBudget) (io.Reader, func(), error) {
+// newZstdReader checks that the first frame's window is one pulumi could
+// have written, then starts a pooled decoder on in.
+func newZstdReader(ctx context.Context, in io.Reader, pool *DecoderPool) (io.Reader, func(), error) {
 	br := newPeekReader(in, zstd.HeaderMaxSize)
 	var fh zstd.Header
 	if err := fh.Decode(br.peeked()); err != nil {
@@ -191,27 +190,16 @@ func newZstdReader(ctx context.Context, in io.Reader, mem *MemoryBudget) (io.Rea
 	if window > MaxZstdWindow {
 		return nil, nil, fmt.Errorf("%w: zstd frame needs a %d-byte window, above the %d bytes stacksync allows; this is not how pulumi compresses state", ErrTooLarge, window, MaxZstdWindow)
 	}
-	window = max(window, zstd.MinWindowSize)
-	// The decoder's own buffers come on top of the window.
-	need := int64(window) + zstdOverhead
-	if err := mem.acquire(ctx, need); err != nil {
+	d, err := pool.get(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	zr, err := zstd.NewReader(br,
-		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxWindow(window),
-	)
-	if err != nil {
-		mem.release(need)
+	if err := d.Reset(br); err != nil {
+		pool.put(d)
 		return nil, nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
 	}
-	return zr, func() { zr.Close(); mem.release(need) }, nil
+	return d, func() { pool.put(d) }, nil
 }
-
-// zstdOverhead is a zstd decoder's memory beyond its window: a block
-// buffer, literals and tables.
-const zstdOverhead = 512 << 10
 
 // peekReader lets the zstd header be read before the decoder starts.
 type peekReader struct {

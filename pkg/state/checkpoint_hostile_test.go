@@ -199,39 +199,48 @@ func TestDecodeHeadDepth(t *testing.T) {
 	}
 }
 
-// TestMemoryBudget: acquire waits for a release, and gives up with ctx.
-func TestMemoryBudget(t *testing.T) {
-	m := NewMemoryBudget(0) // raised to one window
+// TestDecoderPool: the pool makes at most n decoders, lends a returned one
+// again, and a borrower waits for one to come back or for its context.
+func TestDecoderPool(t *testing.T) {
+	p := NewDecoderPool(1)
 	ctx := context.Background()
-	one := int64(MaxZstdWindow + zstdOverhead)
-	if err := m.acquire(ctx, one); err != nil {
+	d, err := p.get(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := m.acquire(short, 1); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("acquire on a full budget = %v, want to wait and time out", err)
+	if _, err := p.get(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("get from an empty pool = %v, want to wait and time out", err)
 	}
 	got := make(chan error)
-	go func() { got <- m.acquire(ctx, one) }()
+	go func() {
+		d2, err := p.get(ctx)
+		if err == nil && d2 != d {
+			err = errors.New("a second decoder was made")
+		}
+		got <- err
+	}()
 	select {
 	case err := <-got:
-		t.Fatalf("acquire did not wait for the release: %v", err)
+		t.Fatalf("get did not wait for the decoder to come back: %v", err)
 	case <-time.After(20 * time.Millisecond):
 	}
-	m.release(one)
+	p.put(d)
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	var nilBudget *MemoryBudget
-	if err := nilBudget.acquire(ctx, 1<<40); err != nil {
-		t.Errorf("a nil budget limited: %v", err)
+	var nilPool *DecoderPool
+	d3, err := nilPool.get(ctx)
+	if err != nil {
+		t.Fatalf("a nil pool: %v", err)
 	}
+	nilPool.put(d3)
 }
 
-// TestReadHeadConcurrentZstdMemory: sixteen zstd decodes at once hold no
-// more than the backend's budget, whatever the concurrency.
-func TestReadHeadConcurrentZstdMemory(t *testing.T) {
+// TestReadHeadConcurrentZstd: sixteen zstd decodes at once, over two
+// pooled decoders, all decode, and the decoders come back.
+func TestReadHeadConcurrentZstd(t *testing.T) {
 	bomb := bombBytes(t, CompressionZstd, 32<<20)
 	mem := NewMemStore()
 	for i := range 16 {
@@ -248,7 +257,7 @@ func TestReadHeadConcurrentZstdMemory(t *testing.T) {
 			t.Errorf("%s: %s %s", r.Stack, r.Provider, r.Error)
 		}
 	}
-	if b.memory.used != 0 {
-		t.Errorf("budget holds %d bytes after the audit", b.memory.used)
+	if n := len(b.decoders.free); n != DefaultZstdDecoders {
+		t.Errorf("%d decoders back in the pool, want %d", n, DefaultZstdDecoders)
 	}
 }

@@ -2,63 +2,79 @@ package state
 
 import (
 	"context"
-	"sync"
+
+	"github.com/klauspost/compress/zstd"
 )
 
-// MemoryBudget bounds the memory that concurrent checkpoint decodes hold
-// at once. Most decodes need a fixed few tens of kilobytes and take
-// nothing from it; a zstd decode needs its window, up to MaxZstdWindow,
-// and waits for it here. The zero value and a nil budget do not limit.
-type MemoryBudget struct {
-	total int64
-	mu    sync.Mutex
-	used  int64
-	wake  chan struct{} // closed and replaced on each release
+// DecoderPool lends zstd decoders to concurrent checkpoint decodes. A zstd
+// decoder holds its window, up to MaxZstdWindow, and keeps it from one
+// checkpoint to the next: a pool of n decoders bounds a backend's decode
+// memory at n windows, whatever the concurrency, and spares the garbage
+// collector a fresh window per checkpoint (which, with sixteen reads at
+// once, let the heap double past the windows in use). Other decodes need
+// a fixed few tens of kilobytes and take nothing from it.
+type DecoderPool struct {
+	free  chan *zstd.Decoder
+	slots chan struct{} // one token per decoder not made yet
 }
 
-// NewMemoryBudget returns a budget of n bytes; n is raised to what one
-// decode may need, so a single decode never waits forever.
-func NewMemoryBudget(n int64) *MemoryBudget {
-	return &MemoryBudget{total: max(n, MaxZstdWindow+zstdOverhead), wake: make(chan struct{})}
-}
+// DefaultZstdDecoders is how many zstd decoders a Backend lends at once.
+// Decompressing is CPU-bound, so two match two cores; each holds up to an
+// 8 MiB window.
+const DefaultZstdDecoders = 2
 
-// DefaultDecodeMemory is the budget a Backend gives its decodes: room for
-// two zstd windows at once: decompressing is CPU-bound, and each window
-// held costs its size again in garbage-collector headroom.
-const DefaultDecodeMemory = 2 * (MaxZstdWindow + zstdOverhead)
-
-// acquire waits until n bytes are free, or ctx is done.
-func (m *MemoryBudget) acquire(ctx context.Context, n int64) error {
-	if m == nil || m.total == 0 {
-		return nil
+// NewDecoderPool returns a pool of at most n decoders, made as needed.
+func NewDecoderPool(n int) *DecoderPool {
+	n = max(n, 1)
+	p := &DecoderPool{free: make(chan *zstd.Decoder, n), slots: make(chan struct{}, n)}
+	for range n {
+		p.slots <- struct{}{}
 	}
-	n = min(n, m.total)
-	for {
-		m.mu.Lock()
-		if m.used+n <= m.total {
-			m.used += n
-			m.mu.Unlock()
-			return nil
+	return p
+}
+
+// get lends a decoder, making one if the pool has room, else waiting for
+// one to come back or ctx to end. A nil pool makes a decoder each time.
+func (p *DecoderPool) get(ctx context.Context) (*zstd.Decoder, error) {
+	if p == nil {
+		return newZstdDecoder()
+	}
+	select {
+	case d := <-p.free:
+		return d, nil
+	default:
+	}
+	select {
+	case d := <-p.free:
+		return d, nil
+	case <-p.slots:
+		d, err := newZstdDecoder()
+		if err != nil {
+			p.slots <- struct{}{}
 		}
-		wake := m.wake
-		m.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return d, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
-// release gives back what acquire took.
-func (m *MemoryBudget) release(n int64) {
-	if m == nil || m.total == 0 {
+// put takes a decoder back.
+func (p *DecoderPool) put(d *zstd.Decoder) {
+	if p == nil {
+		d.Close()
 		return
 	}
-	n = min(n, m.total)
-	m.mu.Lock()
-	m.used -= n
-	close(m.wake)
-	m.wake = make(chan struct{})
-	m.mu.Unlock()
+	d.Reset(nil)
+	p.free <- d
+}
+
+// newZstdDecoder makes a synchronous, low-memory decoder that refuses any
+// frame whose window is above MaxZstdWindow.
+func newZstdDecoder() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(MaxZstdWindow),
+		zstd.WithDecoderMaxMemory(MaxZstdWindow),
+	)
 }
