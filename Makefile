@@ -1,14 +1,25 @@
 # stacksync — see README.md.
 GO          ?= go
+DISTDIR     ?= dist
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ACTIONLINT  ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # Where integration tools (versitygw, pulumi, pulumi-language-yaml) are
 # cached, outside the repo. integration/scripts/tools.sh fills it.
 export STACKSYNC_CACHE ?= $(HOME)/.cache/stacksync
 
-.PHONY: build test unit fuzz integration tools lint bench bench-compare demo fixtures reliability clean
+.PHONY: build dist test unit fuzz integration tools lint bench bench-compare demo fixtures reliability clean
 
 build:
 	$(GO) build -o bin/stacksync ./cmd/stacksync
+
+## dist: cross-compile static release binaries for linux, darwin and
+## windows on amd64 and arm64 into $(DISTDIR)/$(VERSION)/ (DISTDIR is
+## dist by default), named as the GitHub release assets of tag $(VERSION)
+## (archives and SHA256SUMS), so that serving $(DISTDIR) over HTTP stands
+## in for the release download.
+##   make dist VERSION=v0.1.0
+dist:
+	scripts/dist.sh "$(VERSION)" "$(DISTDIR)"
 
 ## test: unit tests, a short run of every fuzz target, then the end-to-end
 ## suite against real servers and pulumi.
@@ -44,6 +55,7 @@ lint:
 	cd integration && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	cd integration && $(GO) run $(STATICCHECK) ./...
+	$(GO) run $(ACTIONLINT) .github/workflows/*.yml integration/testdata/action/*.yml
 
 ## bench: Go benchmarks of the read path and of restore --all and check
 ## over 1,000 to 10,000 stacks, then whole-process timings of restore and
@@ -96,4 +108,4 @@ fixtures: tools
 	cd integration && $(GO) test -count=1 -run TestGenerateFixtures -fixtures ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

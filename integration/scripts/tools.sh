@@ -4,6 +4,7 @@
 #
 #   <cache>/bin/versitygw                  versitygw (S3 gateway)
 #   <cache>/bin/pulumi-language-yaml       runs `runtime: yaml` programs
+#   <cache>/bin/act                        runs a GitHub Actions workflow locally
 #   <cache>/pulumi/<version>/bin/pulumi    the pulumi CLI, per version
 #
 # Idempotent: anything already installed at the pinned version is skipped.
@@ -13,6 +14,8 @@ set -euo pipefail
 
 VERSITYGW_VERSION=v1.8.0
 LANGUAGE_YAML_VERSION=v1.25.0
+# Runs the action's end-to-end workflow (integration/action_test.go).
+ACT_VERSION=v0.2.89
 # The release the spec describes, and an older one that still writes
 # indented (pre-PR #22245) checkpoints and uses AWS SDK v1 for awskms.
 PULUMI_VERSIONS="v3.274.1 v3.224.0"
@@ -49,6 +52,7 @@ go_install() {
 
 go_install versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 go_install pulumi-language-yaml "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$LANGUAGE_YAML_VERSION"
+go_install act "github.com/nektos/act@$ACT_VERSION"
 
 for v in $PULUMI_VERSIONS; do
   if [ -x "$cache/pulumi/$v/bin/pulumi" ]; then

@@ -173,7 +173,7 @@ func (s *DirStore) ReadRange(ctx context.Context, key string, off, n int64) (io.
 	}
 	// Non-blocking, so a FIFO planted in the backend cannot hang the
 	// open; no following, so a link swapped in after the check is refused.
-	f, err := os.OpenFile(s.path(key), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(s.path(key), os.O_RDONLY|syscall.O_NONBLOCK|oNoFollow, 0)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)

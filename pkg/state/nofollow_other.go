@@ -1,0 +1,7 @@
+//go:build !unix
+
+package state
+
+// oNoFollow is 0 where the system has no O_NOFOLLOW (windows); there the
+// link check before the open is the only guard.
+const oNoFollow = 0

@@ -1,0 +1,8 @@
+//go:build unix
+
+package state
+
+import "syscall"
+
+// oNoFollow makes an open of a symbolic link fail with ELOOP.
+const oNoFollow = syscall.O_NOFOLLOW
