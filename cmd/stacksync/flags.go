@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/stacksync/stacksync/pkg/state"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,4 +157,36 @@ func checkOutput(output string, formats ...string) error {
 		want = strings.Join(formats[:n-1], ", ") + " or " + want
 	}
 	return usageError{msg: fmt.Sprintf("--output %q: want %s", short(output), want)}
+}
+
+// stackRun is what a command that works on a project's stacks (restore,
+// verify) starts from: its context under --timeout, the workspace and the
+// stacks.
+type stackRun struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	w      *workspace
+	refs   []state.StackRef
+}
+
+// start checks the stack arguments pos, then, under --timeout, opens the
+// workspace and resolves the stacks (or --all). On failure it has printed
+// the error and returns nil and the exit code.
+func (s *stackFlags) start(ctx context.Context, e *env, pos []string) (*stackRun, int) {
+	stacks, err := s.targets(pos)
+	if err != nil {
+		return nil, fail(e, err)
+	}
+	ctx, cancel := withTimeout(ctx, *s.timeout)
+	w, err := openWorkspace(ctx, e, string(s.dir), s.backendURL, true)
+	var refs []state.StackRef
+	if err == nil {
+		refs, err = restoreTargets(ctx, w, stacks, s.all)
+	}
+	if err != nil {
+		code := failRun(ctx, e, err)
+		cancel()
+		return nil, code
+	}
+	return &stackRun{ctx: ctx, cancel: cancel, w: w, refs: refs}, exitOK
 }

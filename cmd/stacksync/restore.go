@@ -89,23 +89,14 @@ Exit codes: 0 restored or already right, 1 error, 2 usage, 3 --check found work
 
 // runRestore runs restore with its flags o and positional stacks pos.
 func runRestore(ctx context.Context, e *env, o *restoreOptions, pos []string) int {
-	stacks, err := o.targets(pos)
-	if err != nil {
-		return fail(e, err)
+	run, code := o.start(ctx, e, pos)
+	if run == nil {
+		return code
 	}
-	all, output, timeout := o.all, o.output, o.timeout
+	defer run.cancel()
+	ctx, w, refs := run.ctx, run.w, run.refs
+	output := o.output
 	check, dryRun, force, missingOK, verify := o.check, o.dryRun, o.force, o.missingOK, o.verify
-	ctx, cancel := withTimeout(ctx, *timeout)
-	defer cancel()
-
-	w, err := openWorkspace(ctx, e, string(o.dir), o.backendURL, true)
-	if err != nil {
-		return failRun(ctx, e, err)
-	}
-	refs, err := restoreTargets(ctx, w, stacks, all)
-	if err != nil {
-		return failRun(ctx, e, err)
-	}
 	if len(refs) > 1 {
 		// One listing of the lock files answers for every stack.
 		if err := w.loadLocks(ctx); err != nil {

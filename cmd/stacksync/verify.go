@@ -62,21 +62,13 @@ Exit codes: 0 every stack will decrypt (or is not verifiable here), 1 error,
 
 // runVerify runs verify with its flags o and positional stacks pos.
 func runVerify(ctx context.Context, e *env, o *stackFlags, pos []string) int {
-	stacks, err := o.targets(pos)
-	if err != nil {
-		return fail(e, err)
+	run, code := o.start(ctx, e, pos)
+	if run == nil {
+		return code
 	}
-	all, output, timeout := o.all, o.output, o.timeout
-	ctx, cancel := withTimeout(ctx, *timeout)
-	defer cancel()
-	w, err := openWorkspace(ctx, e, string(o.dir), o.backendURL, true)
-	if err != nil {
-		return failRun(ctx, e, err)
-	}
-	refs, err := restoreTargets(ctx, w, stacks, all)
-	if err != nil {
-		return failRun(ctx, e, err)
-	}
+	defer run.cancel()
+	ctx, w, refs := run.ctx, run.w, run.refs
+	output := o.output
 	v := newVerifier(e, w)
 	results := []verifyResult{}
 	done, code := 0, exitOK
