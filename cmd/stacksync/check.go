@@ -178,7 +178,7 @@ func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 			break
 		}
 		if allStacks {
-			l, err := w.backend.ListStacks(ctx, proj)
+			refs, err := w.backend.ProjectStacks(ctx, proj)
 			if err != nil {
 				if cut = ctx.Err() != nil; cut {
 					break
@@ -186,11 +186,11 @@ func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 				add(finding{Project: proj, Status: "error", Detail: err.Error()})
 				continue
 			}
-			for _, s := range l.Stacks {
-				if (s.Legacy && !l.Layout.Legacy) || have[s.Ref.Name] {
+			for _, r := range refs {
+				if have[r.Name] {
 					continue
 				}
-				add(finding{Project: proj, Stack: s.Ref.Name, Status: "no-file", Detail: "the backend holds this stack but there is no settings file"})
+				add(finding{Project: proj, Stack: r.Name, Status: "no-file", Detail: "the backend holds this stack but there is no settings file"})
 			}
 		}
 	}

@@ -198,7 +198,7 @@ func printWarnings(e *env, r restoreResult, errors bool) {
 func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool) ([]state.StackRef, error) {
 	proj := w.project.Name
 	if all {
-		refs, err := settings.ProjectStacks(ctx, w.backend, w.project)
+		refs, err := w.backend.ProjectStacks(ctx, w.project.Name)
 		if err != nil {
 			return nil, err
 		}

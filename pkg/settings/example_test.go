@@ -77,7 +77,7 @@ func ExampleRestore_check() {
 
 	project, _ := settings.FindProject(dir)
 	backend, _ := state.Open(ctx, "file://../../examples/backend", ".", "")
-	refs, err := settings.ProjectStacks(ctx, backend, project)
+	refs, err := backend.ProjectStacks(ctx, project.Name)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -153,21 +153,3 @@ func Restore(ctx context.Context, b *state.Backend, p *Project, ref state.StackR
 	}
 	return r
 }
-
-// ProjectStacks returns the stacks of project p that b holds, as pulumi
-// stack ls would list them. A legacy stack file in a project-layout
-// backend names no project, so it is not p's.
-func ProjectStacks(ctx context.Context, b *state.Backend, p *Project) ([]state.StackRef, error) {
-	l, err := b.ListStacks(ctx, p.Name)
-	if err != nil {
-		return nil, err
-	}
-	var refs []state.StackRef
-	for _, s := range l.Stacks {
-		if s.Legacy && !l.Layout.Legacy {
-			continue
-		}
-		refs = append(refs, state.StackRef{Project: p.Name, Name: s.Ref.Name})
-	}
-	return refs, nil
-}

@@ -172,16 +172,12 @@ func (b *Backend) StackNotFound(ctx context.Context, ref StackRef, err error) er
 	if b.URL != nil {
 		nf.Backend = b.URL.Raw
 	}
-	l, lerr := b.ListStacks(ctx, ref.Project)
+	refs, lerr := b.ProjectStacks(ctx, ref.Project)
 	if lerr != nil {
 		return err
 	}
-	for _, s := range l.Stacks {
-		// A legacy file names no project; it is ref's only in a
-		// legacy-layout backend.
-		if !s.Legacy || l.Layout.Legacy {
-			nf.Others = append(nf.Others, s.Ref.Name)
-		}
+	for _, r := range refs {
+		nf.Others = append(nf.Others, r.Name)
 	}
 	return nf
 }
