@@ -3,7 +3,7 @@ package integration
 // End-to-end test of the library from a Pulumi Automation API program: the
 // real pulumi seeds an awskms stack in versitygw (key in local-kms), CI
 // loses the settings file, and an in-process program built on
-// github.com/pulumi/pulumi/sdk/v3/go/auto calls settings.Restore before
+// github.com/pulumi/pulumi/sdk/v3/go/auto calls restore.Stacks before
 // UpsertStackLocalSource, so its Preview runs with no passphrase set.
 
 import (
@@ -17,8 +17,7 @@ import (
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stacksync/stacksync/integration/harness"
-	"github.com/stacksync/stacksync/pkg/settings"
-	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/restore"
 )
 
 // automationProject is the Pulumi.yaml body of the Automation API test: the
@@ -38,7 +37,7 @@ const automationStack = "dev.my-service.us-east-1"
 // TestAutomationAPIRestoreBeforePreview runs the Automation API program of
 // issue 9 against versitygw and local-kms with the real pulumi: without the
 // library its preview fails with the passphrase error; with
-// settings.Restore called before UpsertStackLocalSource the preview
+// restore.Stacks called before UpsertStackLocalSource the preview
 // succeeds and the secret decrypts, with PULUMI_CONFIG_PASSPHRASE(_FILE)
 // unset throughout.
 func TestAutomationAPIRestoreBeforePreview(t *testing.T) {
@@ -99,11 +98,11 @@ func TestAutomationAPIRestoreBeforePreview(t *testing.T) {
 
 	// With the library: Restore, then the same Automation API calls.
 	r := restoreForAutomation(ctx, t, dir, automationStack, wsEnv)
-	if r.Err != nil || r.Status != settings.Updated || !r.Written {
-		t.Fatalf("settings.Restore: status %v, written %v, err %v; want updated and written", r.Status, r.Written, r.Err)
+	if r.Err != nil || r.Status != restore.Updated || !r.Written {
+		t.Fatalf("restore.Stacks: status %v, written %v, err %v; want updated and written", r.Status, r.Written, r.Err)
 	}
 	if r.File != path {
-		t.Errorf("settings.Restore wrote %s, want %s", r.File, path)
+		t.Errorf("restore.Stacks wrote %s, want %s", r.File, path)
 	}
 	if kind := r.Resolved.Provider.Kind(); kind != "awskms" {
 		t.Errorf("restored provider kind %q, want awskms", kind)
@@ -138,29 +137,22 @@ func TestAutomationAPIRestoreBeforePreview(t *testing.T) {
 	}
 }
 
-// restoreForAutomation is the program's call into the library: find the
-// project in dir, resolve the backend as pulumi would from the workspace
-// environment env (PULUMI_BACKEND_URL there), and restore stack's settings
-// file. It fails the test if the project or backend cannot be opened.
-func restoreForAutomation(ctx context.Context, t *testing.T, dir, stack string, env map[string]string) settings.StackResult {
+// restoreForAutomation is the program's call into the library, one call:
+// find the project in dir, resolve the backend as pulumi would from the
+// workspace environment env (PULUMI_BACKEND_URL there: HOME is empty and
+// the project names none), and restore stack's settings file. It fails the
+// test if the project or backend cannot be opened.
+func restoreForAutomation(ctx context.Context, t *testing.T, dir, stack string, env map[string]string) restore.Result {
 	t.Helper()
-	project, err := settings.FindProject(dir)
-	if err != nil {
-		t.Fatalf("settings.FindProject: %v", err)
+	cfg := restore.Config{Getenv: func(k string) string { return env[k] }, Home: env["HOME"]}
+	results, err := restore.Stacks(ctx, dir, []string{stack}, cfg, restore.Options{})
+	if err != nil || len(results) != 1 {
+		t.Fatalf("restore.Stacks = %v, %v; want one result", results, err)
 	}
-	getenv := func(k string) string { return env[k] }
-	rawURL, source, err := state.ResolveBackendURL("", project.BackendURL, getenv, env["HOME"])
-	if err != nil {
-		t.Fatalf("state.ResolveBackendURL: %v", err)
+	if r := results[0]; !strings.HasPrefix(r.SourceObject, "s3://") {
+		t.Fatalf("restore.Stacks read %q, want an object of the PULUMI_BACKEND_URL backend %s", r.SourceObject, env["PULUMI_BACKEND_URL"])
 	}
-	if source != state.SourceEnv || rawURL != env["PULUMI_BACKEND_URL"] {
-		t.Fatalf("state.ResolveBackendURL = %s from %s, want PULUMI_BACKEND_URL %s", rawURL, source, env["PULUMI_BACKEND_URL"])
-	}
-	backend, err := state.Open(ctx, rawURL, project.Dir, env["HOME"])
-	if err != nil {
-		t.Fatalf("state.Open %s: %v", rawURL, err)
-	}
-	return settings.Restore(ctx, backend, project, state.StackRef{Project: project.Name, Name: stack}, settings.RestoreOptions{})
+	return results[0]
 }
 
 // automationPulumiCommand is the Automation API's handle on the pulumi

@@ -121,7 +121,7 @@ func runAudit(ctx context.Context, e *env, o *auditOptions, pos []string) int {
 		rep.keysCtx = ctx
 		rep.columns = auditColumns(true)
 	}
-	err = w.backend.AuditEach(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history.mode, Progress: count}, rep.add)
+	err = w.Backend.AuditEach(ctx, state.AuditOptions{Projects: projects, Jobs: jobs, History: history.mode, Progress: count}, rep.add)
 	prog.finish()
 	if err != nil {
 		// A stopped audit prints no report: a partial one could pass a
@@ -130,7 +130,7 @@ func runAudit(ctx context.Context, e *env, o *auditOptions, pos []string) int {
 		if c, ok := stopped(ctx, e, int(done.Load()), int(total.Load())); ok {
 			return c
 		}
-		errorLine(e, fmt.Errorf("auditing %s: %w", w.backend.URL.Raw, err))
+		errorLine(e, fmt.Errorf("auditing %s: %w", w.Backend.URL.Raw, err))
 		return exitError
 	}
 	if err := rep.writeTo(e.stdout); err != nil {
@@ -140,7 +140,7 @@ func runAudit(ctx context.Context, e *env, o *auditOptions, pos []string) int {
 	s := rep.summary
 	if s.Stacks == 0 {
 		// A policy gate must not pass because it looked in the wrong place.
-		where := "backend " + w.backend.URL.Raw
+		where := "backend " + w.Backend.URL.Raw
 		if len(projects) > 0 {
 			where += " for project " + strings.Join(projects, ", ")
 		}

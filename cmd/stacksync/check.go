@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/stacksync/stacksync/pkg/restore"
 	"github.com/stacksync/stacksync/pkg/settings"
 	"github.com/stacksync/stacksync/pkg/state"
 )
@@ -47,6 +48,36 @@ Exit codes: 0 clean, 1 error, 2 usage, 3 drift found, 130 interrupted.`,
 	return cmd
 }
 
+// finding is one settings file's (or backend stack's) status; its JSON
+// form is part of check's contract.
+type finding struct {
+	Project string `json:"project"`
+	Stack   string `json:"stack"`
+	File    string `json:"file,omitempty"`
+	Status  string `json:"status"` // ok, differs, missing-fields, no-stack, no-file, error
+	Detail  string `json:"detail,omitempty"`
+}
+
+// checkFinding is the finding of one settings file from its stack's
+// result in Check mode.
+func checkFinding(e *env, r restore.Result) finding {
+	f := finding{Project: r.Ref.Project, Stack: r.Ref.Name, File: relPath(e.cwd, r.File)}
+	kind := r.Resolved.Provider.Kind()
+	switch r.Status {
+	case restore.Unchanged:
+		f.Status = "ok"
+	case restore.Missing:
+		f.Status, f.Detail = "no-stack", "the backend holds no such stack"
+	case restore.Failed:
+		f.Status, f.Detail = "error", stackHint(r).Error()
+	case restore.Conflict:
+		f.Status, f.Detail = "differs", "differs from state in "+strings.Join(r.Edit.Conflicts, ", ")+" ("+kind+")"
+	default:
+		f.Status, f.Detail = "missing-fields", "lacks "+strings.Join(append(r.Edit.Set, r.Edit.Removed...), ", ")+" ("+kind+")"
+	}
+	return f
+}
+
 // runCheck compares the settings files of the projects under the
 // directories dirs with state.
 func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
@@ -66,13 +97,6 @@ func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 	defer cancel()
 	if len(dirs) == 0 {
 		dirs = []string{"."}
-	}
-	type finding struct {
-		Project string `json:"project"`
-		Stack   string `json:"stack"`
-		File    string `json:"file,omitempty"`
-		Status  string `json:"status"` // ok, differs, missing-fields, no-stack, no-file, error
-		Detail  string `json:"detail,omitempty"`
 	}
 	var findings []finding
 	// add records a finding; text goes out finding by finding, so an
@@ -113,78 +137,74 @@ func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 	// First every project's workspace and settings files, so that the
 	// count of stacks is known before any is read.
 	type checkProject struct {
-		w     *workspace
-		files []string
+		w    *restore.Workspace
+		refs []state.StackRef
 	}
 	var work []checkProject
 	total := 0
-	backends := map[string]*state.Backend{}
-	for _, dir := range projects {
-		w, err := openCheckWorkspace(ctx, e, dir, backendURL, backends)
+	cfg, err := workspaceConfig(e, backendURL)
+	if err != nil {
+		return fail(e, err)
+	}
+	cfg.Backends = map[string]*state.Backend{}
+	for _, path := range projects {
+		proj, err := settings.LoadProject(path)
+		if err != nil {
+			add(finding{Project: path, Status: "error", Detail: err.Error()})
+			continue
+		}
+		w, err := restore.Open(ctx, proj.Dir, cfg)
 		if err != nil {
 			if c, ok := stopped(ctx, e, 0, -1); ok {
 				return c
 			}
-			add(finding{Project: dir, Status: "error", Detail: err.Error()})
+			add(finding{Project: path, Status: "error", Detail: fmt.Sprintf("%s: %v", proj.Path, hint(err))})
 			continue
 		}
-		files, err := w.project.SettingsFiles()
+		var refs []state.StackRef
+		stacks, err := w.SettingsStacks()
+		if err == nil {
+			refs, err = w.Stacks(ctx, stacks, false)
+		}
 		if err != nil {
-			add(finding{Project: w.project.Name, Status: "error", Detail: err.Error()})
+			add(finding{Project: proj.Name, Status: "error", Detail: err.Error()})
 			continue
 		}
-		work = append(work, checkProject{w, files})
-		total += len(files)
+		work = append(work, checkProject{w, refs})
+		total += len(refs)
 	}
 
 	// cut is set when a stop (interrupt or --timeout) cut the check short.
 	done, cut := 0, false
 	for _, cp := range work {
-		w, proj := cp.w, cp.w.project.Name
+		w, proj := cp.w, cp.w.Project.Name
+		have := map[string]bool{}
+		err := w.Run(ctx, cp.refs, restore.Options{Mode: restore.Check}, func(r restore.Result) error {
+			done++
+			have[r.Ref.Name] = true
+			add(checkFinding(e, r))
+			return nil
+		})
 		if cut = ctx.Err() != nil; cut {
 			break
 		}
-		if len(cp.files) > 1 {
-			// One listing of the lock files answers for every stack.
-			_ = w.loadLocks(ctx)
-		}
-		have := map[string]bool{}
-		for _, stack := range cp.files {
-			if cut = ctx.Err() != nil; cut {
-				break
-			}
-			have[stack] = true
-			r := restoreOne(ctx, w, state.StackRef{Project: proj, Name: stack}, false, true)
-			if cut = r.Action == "error" && ctx.Err() != nil; cut {
-				break
-			}
-			done++
-			f := finding{Project: proj, Stack: stack, File: relPath(e.cwd, r.File)}
-			switch {
-			case r.Action == "unchanged":
-				f.Status = "ok"
-			case r.Action == "error" && errors.Is(r.err, state.ErrStackNotFound):
-				f.Status, f.Detail = "no-stack", "the backend holds no such stack"
-			case r.Action == "error":
-				f.Status, f.Detail = "error", r.Error
-			case r.Action == "conflict":
-				f.Status, f.Detail = "differs", "differs from state in "+strings.Join(r.Conflicts, ", ")+" ("+r.Provider+")"
-			default:
-				f.Status, f.Detail = "missing-fields", "lacks "+strings.Join(append(r.Set, r.Removed...), ", ")+" ("+r.Provider+")"
-			}
-			add(f)
-		}
-		if cut {
-			break
+		if err != nil {
+			add(finding{Project: proj, Status: "error", Detail: hint(err).Error()})
+			continue
 		}
 		if allStacks {
-			refs, err := w.backend.ProjectStacks(ctx, proj)
-			if err != nil {
+			refs, err := w.Stacks(ctx, nil, true)
+			switch {
+			case errors.Is(err, restore.ErrNoStacks):
+			case err != nil:
 				if cut = ctx.Err() != nil; cut {
 					break
 				}
 				add(finding{Project: proj, Status: "error", Detail: err.Error()})
 				continue
+			}
+			if cut {
+				break
 			}
 			for _, r := range refs {
 				if have[r.Name] {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stacksync/stacksync/pkg/restore"
+	"github.com/stacksync/stacksync/pkg/settings"
 	"github.com/stacksync/stacksync/pkg/state"
 )
 
@@ -28,11 +30,6 @@ func errorLine(e *env, err error) {
 // 2 for usage, else 1.
 func fail(e *env, err error) int {
 	errorLine(e, err)
-	return exitFor(err)
-}
-
-// exitFor maps an error to an exit code.
-func exitFor(err error) int {
 	var u usageError
 	if errors.As(err, &u) {
 		return exitUsage
@@ -50,16 +47,6 @@ func failRun(ctx context.Context, e *env, err error) int {
 	return fail(e, err)
 }
 
-// notFoundHint says what to check when a project has no stacks at all in
-// the backend: most likely the wrong backend or project name.
-func notFoundHint(err error) error {
-	var nf *state.StackNotFoundError
-	if errors.As(err, &nf) && len(nf.Others) == 0 {
-		return hinted{err, "check the backend URL and the project name"}
-	}
-	return err
-}
-
 // hinted adds what the user can do to a library error, which keeps
 // wrapping it.
 type hinted struct {
@@ -69,3 +56,72 @@ type hinted struct {
 
 func (h hinted) Error() string { return h.err.Error() + "; " + h.hint }
 func (h hinted) Unwrap() error { return h.err }
+
+// hint adds to a library error the step the user can take on the command
+// line: the flag, variable or file to fix. The libraries name none of
+// them; this is the one place that does. Errors in how the stacks were
+// named are usage errors.
+func hint(err error) error {
+	var (
+		nf *state.StackNotFoundError
+		ee *restore.EditError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, settings.ErrNoProject):
+		return hinted{err, "run stacksync from the project directory or pass -C <project dir>"}
+	case errors.Is(err, restore.ErrOtherProject):
+		return usageError{msg: err.Error() + "; run in that project's directory or pass -C", err: err}
+	case errors.Is(err, state.ErrInvalidName) && !errors.As(err, &nf):
+		return usageError{msg: err.Error(), err: err}
+	case errors.As(err, &nf) && len(nf.Others) == 0:
+		// Most likely the wrong backend or project name.
+		return hinted{err, "check the backend URL and the project name"}
+	case errors.Is(err, state.ErrTooLarge):
+		return hinted{err, "if it is a real checkpoint, raise the limit with " + maxCheckpointEnv + " (e.g. 1GiB)"}
+	case errors.Is(err, restore.ErrUnknownProvider):
+		return hinted{err, "fix the checkpoint or set the settings file by hand"}
+	case errors.As(err, &ee):
+		return hinted{err, "fix the file or move it aside"}
+	}
+	return err
+}
+
+// stackHint is hint for the error of one stack's result: a damaged
+// checkpoint (one the backend found) gets the way to repair it; a damaged
+// meta.yaml's message says what to do already.
+func stackHint(r restore.Result) error {
+	if errors.Is(r.Err, state.ErrCorrupt) && r.Resolved.Stack.Key != "" {
+		return hinted{r.Err, "the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups"}
+	}
+	return hint(r.Err)
+}
+
+// worst folds exit codes into the one a command exits with, the gravest
+// first: 1 (an error), 5 (a stack not in the backend), 4 (a conflict
+// refused), 3 (a finding: drift, a stack that will not decrypt, an audit
+// policy), then 0. Every command maps each of its results to a code and
+// exits with worst of them.
+func worst(codes ...int) int {
+	rank := func(c int) int {
+		switch c {
+		case exitError:
+			return 4
+		case exitMissing:
+			return 3
+		case exitConflict:
+			return 2
+		case exitDrift:
+			return 1
+		}
+		return 0
+	}
+	code := exitOK
+	for _, c := range codes {
+		if rank(c) > rank(code) {
+			code = c
+		}
+	}
+	return code
+}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stacksync/stacksync/pkg/state"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/stacksync/stacksync/pkg/restore"
+	"github.com/stacksync/stacksync/pkg/state"
 )
 
 // The flags several commands share, registered alike everywhere so that
@@ -165,7 +166,7 @@ func checkOutput(output string, formats ...string) error {
 type stackRun struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	w      *workspace
+	w      *restore.Workspace
 	refs   []state.StackRef
 }
 
@@ -181,10 +182,10 @@ func (s *stackFlags) start(ctx context.Context, e *env, pos []string) (*stackRun
 	w, err := openWorkspace(ctx, e, string(s.dir), s.backendURL, true)
 	var refs []state.StackRef
 	if err == nil {
-		refs, err = restoreTargets(ctx, w, stacks, s.all)
+		refs, err = w.Stacks(ctx, stacks, s.all)
 	}
 	if err != nil {
-		code := failRun(ctx, e, err)
+		code := failRun(ctx, e, hint(err))
 		cancel()
 		return nil, code
 	}

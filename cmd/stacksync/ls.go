@@ -57,9 +57,9 @@ func runLs(ctx context.Context, e *env, o *lsOptions, pos []string) int {
 	if err != nil {
 		return failRun(ctx, e, err)
 	}
-	l, err := w.backend.ListStacks(ctx, o.projects...)
+	l, err := w.Backend.ListStacks(ctx, o.projects...)
 	if err != nil {
-		return failRun(ctx, e, fmt.Errorf("listing %s: %w", w.backend.URL.Raw, err))
+		return failRun(ctx, e, fmt.Errorf("listing %s: %w", w.Backend.URL.Raw, err))
 	}
 	names := make([]string, 0, len(l.Stacks))
 	for _, s := range l.Stacks {
@@ -76,7 +76,7 @@ func runLs(ctx context.Context, e *env, o *lsOptions, pos []string) int {
 		}
 		out := make([]entry, 0, len(l.Stacks))
 		for _, s := range l.Stacks {
-			out = append(out, entry{s.Ref.Project, s.Ref.Name, w.backend.Store.Location(s.Key), s.Size, s.ModTime, s.Legacy})
+			out = append(out, entry{s.Ref.Project, s.Ref.Name, w.Backend.Store.Location(s.Key), s.Size, s.ModTime, s.Legacy})
 		}
 		return encodeJSON(e, out)
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/stacksync/stacksync/pkg/settings"
-	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/restore"
 )
 
 // restoreResult is one stack's outcome; its JSON form is part of the
@@ -17,7 +15,7 @@ type restoreResult struct {
 	Stack           string   `json:"stack"`
 	Project         string   `json:"project"`
 	File            string   `json:"file"`
-	Action          string   `json:"action"` // created, updated, unchanged, conflict, error
+	Action          string   `json:"action"` // created, updated, unchanged, conflict, missing, error
 	Provider        string   `json:"provider,omitempty"`
 	SecretsProvider string   `json:"secretsprovider,omitempty"`
 	Key             string   `json:"key,omitempty"`
@@ -37,12 +35,8 @@ type restoreResult struct {
 	Verify *verifyResult `json:"verify,omitempty"`
 	// Diff is what --dry-run would change (text output only).
 	Diff string `json:"-"`
-	// provider is what the checkpoint records, for --verify.
-	provider state.SecretsProvider
-	// err is the error behind Action "error", for callers to branch on.
-	err error
-	// before and after are the file's bytes and what restore makes of them.
-	before, after []byte
+	// missing says the error is a stack not in the backend.
+	missing bool
 }
 
 // restoreOptions are restore's flags.
@@ -94,74 +88,41 @@ func runRestore(ctx context.Context, e *env, o *restoreOptions, pos []string) in
 		return code
 	}
 	defer run.cancel()
-	ctx, w, refs := run.ctx, run.w, run.refs
-	output := o.output
-	check, dryRun, force, missingOK, verify := o.check, o.dryRun, o.force, o.missingOK, o.verify
-	if len(refs) > 1 {
-		// One listing of the lock files answers for every stack.
-		if err := w.loadLocks(ctx); err != nil {
-			return failRun(ctx, e, err)
-		}
+	ctx, w := run.ctx, run.w
+	opts := restore.Options{Force: o.force}
+	if o.check || o.dryRun {
+		opts.Mode = restore.Check
 	}
-
+	if o.verify {
+		opts.Verifier = newVerifier(e, w)
+	}
 	var results []restoreResult // for JSON
-	verifier := newVerifier(e, w)
-	done, code := 0, exitOK
-	for _, ref := range refs {
-		// Once stopped, start no other stack. A stack whose restore the
-		// stop cut short wrote nothing (the write is one atomic rename,
-		// done after every read), so it is not reported at all.
-		if ctx.Err() != nil {
-			break
-		}
-		r := restoreOne(ctx, w, ref, force, check || dryRun)
-		if r.Action == "error" && ctx.Err() != nil {
-			break
-		}
-		if verify {
-			r.Verify = verifyRestored(ctx, verifier, r)
-		}
-		if dryRun && r.Action != "unchanged" && r.Action != "error" && r.Action != "conflict" {
-			r.Diff = unifiedDiff(relPath(w.dir, r.File), r.before, r.after)
-		}
-		done++
-		missing := r.Action == "error" && errors.Is(r.err, state.ErrStackNotFound)
-		if missing && missingOK {
-			// The first run of a "select or create" workflow: the stack
-			// is not in the backend yet, and there is nothing to restore.
-			r.Action, r.Error, r.err = "missing", "", nil
-		}
-		switch {
-		case missing && !missingOK:
-			if code != exitError {
-				code = exitMissing
-			}
-		case r.Action == "error":
-			code = exitError
-		case r.Action == "conflict" && !check && code != exitError && code != exitMissing:
-			code = exitConflict
-		case check && r.Action != "unchanged" && code == exitOK:
-			code = exitDrift
-		}
-		if r.Verify != nil && code != exitConflict {
-			code = verifyCode(code, *r.Verify)
+	codes := []int{}
+	err := w.Run(ctx, run.refs, opts, func(sr restore.Result) error {
+		r := newRestoreResult(sr, o.missingOK)
+		codes = append(codes, o.code(r))
+		if o.dryRun && (r.Action == "created" || r.Action == "updated") {
+			r.Diff = unifiedDiff(relPath(w.Dir, r.File), sr.Before, sr.After)
 		}
 		// Text goes out stack by stack, so an interrupt leaves the lines
 		// of the stacks done on the screen.
-		if output != "json" {
-			printRestore(e, w, r, check, dryRun)
+		if o.output != "json" {
+			printRestore(e, w.Dir, r, o.check, o.dryRun)
 			printWarnings(e, r, false)
 			if r.Verify != nil {
 				printVerify(e, *r.Verify, "verify: ")
 			}
-			continue
+			return nil
 		}
-		r.before, r.after = nil, nil
 		results = append(results, r)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		// The backend failed before any stack: no output but the error.
+		return fail(e, hint(err))
 	}
-
 	// JSON is one array of the stacks done, valid JSON after a stop too.
-	if output == "json" {
+	if o.output == "json" {
 		if results == nil {
 			results = []restoreResult{}
 		}
@@ -172,12 +133,68 @@ func runRestore(ctx context.Context, e *env, o *restoreOptions, pos []string) in
 			printWarnings(e, r, true)
 		}
 	}
-	if done < len(refs) {
-		if c, ok := stopped(ctx, e, done, len(refs)); ok {
+	if err != nil {
+		if c, ok := stopped(ctx, e, len(codes), len(run.refs)); ok {
 			return c
 		}
+		return fail(e, hint(err))
 	}
-	return code
+	return worst(codes...)
+}
+
+// code is the exit code of one stack's result: 1 for an error, 5 for a
+// stack not in the backend (unless --missing-ok), 4 for a conflict refused,
+// 3 under --check for any change (or a conflict) and for a --verify
+// finding.
+func (o *restoreOptions) code(r restoreResult) int {
+	c := exitOK
+	switch {
+	case r.Action == "error" && r.missing:
+		c = exitMissing
+	case r.Action == "error":
+		c = exitError
+	case r.Action == "conflict" && !o.check:
+		c = exitConflict
+	case o.check && r.Action != "unchanged":
+		c = exitDrift
+	}
+	if r.Verify != nil {
+		c = worst(c, r.Verify.code())
+	}
+	return c
+}
+
+// newRestoreResult is the JSON form of one stack's result, with the hints
+// that name what the user can do. With missingOK a stack not in the
+// backend is a note, not an error.
+func newRestoreResult(sr restore.Result, missingOK bool) restoreResult {
+	p := sr.Resolved.Provider
+	r := restoreResult{
+		Stack: sr.Ref.Name, Project: sr.Ref.Project, File: sr.File, Action: sr.Status.String(), Written: sr.Written,
+		Set: sr.Edit.Set, Removed: sr.Edit.Removed, Conflicts: sr.Edit.Conflicts, SecureValues: sr.Edit.SecureValues,
+	}
+	if p.Type != "" {
+		r.Provider, r.Key, r.SecretsProvider = p.Kind(), p.KeyID(), p.CloudURL()
+		r.Source = "checkpoint"
+		if sr.Resolved.Source.Kind != "checkpoint" {
+			r.Source, r.SourceObject = sr.Resolved.Source.Kind, sr.SourceObject
+		}
+		r.Legacy = sr.Resolved.Stack.Legacy
+		r.Locked = sr.Locked
+	}
+	switch {
+	case sr.Status == restore.Missing && missingOK:
+		// The first run of a "select or create" workflow: the stack is
+		// not in the backend yet, and there is nothing to restore.
+	case sr.Status == restore.Missing || sr.Status == restore.Failed:
+		err := stackHint(sr)
+		r.Action, r.Error, r.missing = "error", err.Error(), sr.Status == restore.Missing
+	}
+	if sr.Verify != nil {
+		v := newVerifyResult(sr).with(p, *sr.Verify, sr.Status)
+		r.Verify = &v
+	}
+	return r
 }
 
 // printWarnings prints r's warnings on stderr, and with errors set its
@@ -194,88 +211,8 @@ func printWarnings(e *env, r restoreResult, errors bool) {
 	}
 }
 
-// restoreTargets turns the stack arguments (or --all) into references.
-func restoreTargets(ctx context.Context, w *workspace, stacks []string, all bool) ([]state.StackRef, error) {
-	proj := w.project.Name
-	if all {
-		refs, err := w.backend.ProjectStacks(ctx, w.project.Name)
-		if err != nil {
-			return nil, err
-		}
-		if len(refs) == 0 {
-			return nil, fmt.Errorf("backend %s holds no stacks of project %s", w.backend.URL.Raw, proj)
-		}
-		return refs, nil
-	}
-	refs := make([]state.StackRef, 0, len(stacks))
-	seen := map[state.StackRef]bool{}
-	for _, s := range stacks {
-		ref, err := state.ParseStackRef(s, proj)
-		if err != nil {
-			return nil, usageError{err.Error(), err}
-		}
-		if seen[ref] {
-			continue
-		}
-		seen[ref] = true
-		if ref.Project != proj {
-			return nil, usageError{msg: fmt.Sprintf("stack %s belongs to project %s, but %s is project %s; run in that project's directory or pass -C", short(s), ref.Project, w.project.Path, proj)}
-		}
-		refs = append(refs, ref)
-	}
-	return refs, nil
-}
-
-// restoreOne restores one stack's settings file with settings.Restore, or
-// with dry set only works out what it would do, and adds the hints that
-// name what the user can do.
-func restoreOne(ctx context.Context, w *workspace, ref state.StackRef, force, dry bool) restoreResult {
-	// Without a backend-wide lock listing, Restore lists the stack's own
-	// in the same round trip as its checkpoint.
-	sr := settings.Restore(ctx, w.backend, w.project, ref, settings.RestoreOptions{DryRun: dry, Force: force, NoLockCheck: w.locked != nil})
-	res := sr.Resolved
-	p := res.Provider
-	r := restoreResult{
-		Stack: ref.Name, Project: ref.Project, File: sr.File, Action: sr.Status.String(), Written: sr.Written,
-		Set: sr.Edit.Set, Removed: sr.Edit.Removed, Conflicts: sr.Edit.Conflicts, SecureValues: sr.Edit.SecureValues,
-		before: sr.Before, after: sr.After,
-	}
-	if p.Type != "" {
-		r.provider = p
-		r.Provider, r.Key, r.SecretsProvider = p.Kind(), p.KeyID(), p.CloudURL()
-		r.Source = "checkpoint"
-		if res.Source.Kind != "checkpoint" {
-			r.Source, r.SourceObject = res.Source.Kind, w.backend.Store.Location(res.Source.Key)
-		}
-		r.Legacy = res.Stack.Legacy
-		r.Locked = res.Locked || w.isLocked(ref)
-	}
-	if sr.Status == settings.Failed {
-		err := sr.Err
-		var ee *settings.EditError
-		switch {
-		case errors.Is(err, state.ErrStackNotFound):
-			err = notFoundHint(err)
-		case errors.Is(err, state.ErrTooLarge):
-			err = hinted{err, "if it is a real checkpoint, raise the limit with " + maxCheckpointEnv + " (e.g. 1GiB)"}
-		case errors.Is(err, settings.ErrUnknownProvider):
-			err = hinted{err, "fix the checkpoint or set the settings file by hand"}
-		case errors.Is(err, state.ErrCorrupt):
-			// A damaged meta.yaml is not the checkpoint, and its message
-			// says what to do already.
-			if _, lerr := w.backend.Layout(ctx); lerr == nil {
-				err = hinted{err, "the checkpoint is damaged: repair it, or put back its .bak or a copy from .pulumi/backups"}
-			}
-		case errors.As(err, &ee):
-			err = hinted{err, "fix the file or move it aside"}
-		}
-		r.Action, r.Error, r.err = "error", err.Error(), err
-	}
-	return r
-}
-
-func printRestore(e *env, w *workspace, r restoreResult, check, dryRun bool) {
-	file := safe(relPath(w.dir, r.File))
+func printRestore(e *env, dir string, r restoreResult, check, dryRun bool) {
+	file := safe(relPath(dir, r.File))
 	what := r.Provider
 	if r.Key != "" {
 		what += " " + r.Key

@@ -367,6 +367,17 @@ func TestRestoreMissingCwd(t *testing.T) {
 	}
 }
 
+// Outside any project, restore says which flag names one: the library's
+// error names none.
+func TestRestoreNoProjectHint(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	empty := t.TempDir()
+	code, _, errs := f.run(t, "restore", "-C", empty, "dev")
+	if code != exitError || !strings.Contains(errs, "no Pulumi project file") || !strings.Contains(errs, empty) || !strings.Contains(errs, "pass -C <project dir>") {
+		t.Errorf("exit %d, stderr %q; want 1 naming %s and suggesting -C", code, errs, empty)
+	}
+}
+
 // --dry-run shows the provider lines but never a line holding config,
 // even when the whole file is one line of JSON.
 func TestDryRunHidesConfig(t *testing.T) {

@@ -62,19 +62,19 @@ func runShow(ctx context.Context, e *env, o *showOptions, pos []string) int {
 		return failRun(ctx, e, err)
 	}
 	proj := ""
-	if w.project != nil {
-		proj = w.project.Name
+	if w.Project != nil {
+		proj = w.Project.Name
 	}
 	ref, err := state.ParseStackRef(pos[0], proj)
 	if err != nil {
 		return fail(e, usageError{msg: err.Error(), err: err})
 	}
-	d, err := describeStack(ctx, w.backend, ref)
+	d, err := describeStack(ctx, w.Backend, ref)
 	if err != nil {
 		if errors.Is(err, state.ErrStackNotFound) {
-			err = notFoundHint(w.backend.StackNotFound(ctx, ref, err))
+			err = w.Backend.StackNotFound(ctx, ref, err)
 		}
-		return failRun(ctx, e, err)
+		return failRun(ctx, e, hint(err))
 	}
 	if o.output == "json" {
 		return encodeJSON(e, d)

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/stacksync/stacksync/pkg/restore"
 	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
 )
@@ -67,104 +66,89 @@ func runVerify(ctx context.Context, e *env, o *stackFlags, pos []string) int {
 		return code
 	}
 	defer run.cancel()
-	ctx, w, refs := run.ctx, run.w, run.refs
-	output := o.output
-	v := newVerifier(e, w)
+	ctx, w := run.ctx, run.w
 	results := []verifyResult{}
-	done, code := 0, exitOK
-	for _, ref := range refs {
-		if ctx.Err() != nil {
-			break
+	codes := []int{}
+	err := w.Run(ctx, run.refs, restore.Options{Mode: restore.Verify, Verifier: newVerifier(e, w)}, func(sr restore.Result) error {
+		r := newVerifyResult(sr)
+		if sr.Verify != nil {
+			r = r.with(sr.Resolved.Provider, *sr.Verify, sr.Status)
 		}
-		r := verifyStack(ctx, w, v, ref)
-		if r.Status == "error" && ctx.Err() != nil {
-			break
-		}
-		done++
-		code = verifyCode(code, r)
-		if output == "json" {
+		codes = append(codes, r.code())
+		if o.output == "json" {
 			results = append(results, r)
-			continue
+			return nil
 		}
 		printVerify(e, r, "")
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return fail(e, hint(err))
 	}
-	if output == "json" {
+	if o.output == "json" {
 		if c := encodeJSON(e, results); c != exitOK {
 			return c
 		}
 	}
-	if done < len(refs) {
-		if c, ok := stopped(ctx, e, done, len(refs)); ok {
+	if err != nil {
+		if c, ok := stopped(ctx, e, len(codes), len(run.refs)); ok {
 			return c
 		}
+		return fail(e, hint(err))
 	}
-	return code
+	return worst(codes...)
 }
 
 // newVerifier returns the verifier of a command run in w: passphrase
 // variables from e, a relative PULUMI_CONFIG_PASSPHRASE_FILE from the
 // workspace directory, and the S3 store's deadlines and CA bundle for KMS.
-func newVerifier(e *env, w *workspace) *secrets.Verifier {
+func newVerifier(e *env, w *restore.Workspace) *secrets.Verifier {
 	lookup := e.lookupEnv
 	if lookup == nil {
 		lookup = func(k string) (string, bool) { v := e.getenv(k); return v, v != "" }
 	}
 	return &secrets.Verifier{
 		LookupEnv: lookup,
-		Dir:       w.dir,
+		Dir:       w.Dir,
 		AWS:       secrets.AWSOptions{HTTPClient: state.S3StoreOptions{CABundle: e.caBundle}.HTTPClient()},
 	}
 }
 
-// verifyStack reads ref's provider from the backend and its settings file
-// from disk, and verifies them.
-func verifyStack(ctx context.Context, w *workspace, v *secrets.Verifier, ref state.StackRef) verifyResult {
-	r := verifyResult{Stack: ref.Name, Project: ref.Project}
-	path, err := w.project.SettingsPath(ref.Name)
-	if err != nil {
-		return r.failed("settings-unreadable", err)
-	}
-	r.File = path
-	res, err := w.backend.Provider(ctx, ref, state.LookupOptions{Fallback: true})
-	switch {
-	case errors.Is(err, state.ErrStackNotFound):
-		return r.failed("stack-not-found", notFoundHint(w.backend.StackNotFound(ctx, ref, err)))
+// newVerifyResult is the verdict form of one stack's result before its
+// verdict: the stack, and for a stack that failed before it could be
+// verified, the reason: stack-not-found, no-provider, settings-unreadable
+// or state-unreadable.
+func newVerifyResult(sr restore.Result) verifyResult {
+	r := verifyResult{Stack: sr.Ref.Name, Project: sr.Ref.Project, File: sr.File}
+	var fe *restore.FileError
+	switch err := sr.Err; {
+	case sr.Verify != nil || err == nil:
+	case sr.Status == restore.Missing:
+		r = r.failed("stack-not-found", hint(err))
 	case errors.Is(err, state.ErrNoProvider):
-		return r.failed("no-provider", err)
-	case err != nil:
-		return r.failed("state-unreadable", err)
+		r = r.failed("no-provider", err)
+	case errors.As(err, &fe) || errors.Is(err, state.ErrInvalidName):
+		r = r.failed("settings-unreadable", err)
+	default:
+		r = r.failed("state-unreadable", err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return r.failed("settings-unreadable", err)
-	}
-	return r.with(res.Provider, v.Verify(ctx, secrets.Stack{Provider: res.Provider, SettingsPath: path, Settings: data}))
+	return r
 }
 
-// verifyRestored verifies a stack restore just handled, from the provider
-// it read and the settings file as restore left it (or, under --check or
-// --dry-run, as restore would leave it): no other read of the backend.
-func verifyRestored(ctx context.Context, v *secrets.Verifier, r restoreResult) *verifyResult {
-	out := verifyResult{Stack: r.Stack, Project: r.Project, File: r.File}
-	if r.Action == "error" {
-		return nil
-	}
-	data := r.after
-	if data == nil {
-		var err error
-		if data, err = os.ReadFile(r.File); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			out = out.failed("settings-unreadable", err)
-			return &out
-		}
-	}
-	out = out.with(r.provider, v.Verify(ctx, secrets.Stack{Provider: r.provider, SettingsPath: r.File, Settings: data}))
-	return &out
-}
-
-// with fills r from the provider and the verdict.
-func (r verifyResult) with(p state.SecretsProvider, v secrets.Result) verifyResult {
+// with fills r from the provider and the verdict; status is what a
+// restore would do to the settings file, which says the command that
+// fixes a mismatch.
+func (r verifyResult) with(p state.SecretsProvider, v secrets.Result, status restore.Status) verifyResult {
 	r.Provider, r.Key = p.Kind(), p.KeyID()
 	r.Status, r.Reason, r.Message = v.Status.String(), string(v.Reason), v.Message
+	switch {
+	case v.Reason == secrets.ReasonSettingsMissing:
+		r.Message += ": run stacksync restore first"
+	case v.Reason == secrets.ReasonSettingsMismatch && status == restore.Conflict:
+		r.Message += ": run stacksync restore --force"
+	case v.Reason == secrets.ReasonSettingsMismatch:
+		r.Message += ": run stacksync restore"
+	}
 	r.Principal, r.KeyARN, r.KeyState, r.Warning = v.Principal, v.KeyARN, v.KeyState, v.Warning
 	if !v.DeletionDate.IsZero() {
 		d := v.DeletionDate.UTC()
@@ -179,16 +163,15 @@ func (r verifyResult) failed(reason string, err error) verifyResult {
 	return r
 }
 
-// verifyCode folds one verdict into the exit code: an error (1) outranks a
-// finding (3), which outranks success.
-func verifyCode(code int, r verifyResult) int {
-	switch {
-	case r.Status == "error":
+// code is the exit code of one verdict: 1 for an error, 3 for a finding.
+func (r verifyResult) code() int {
+	switch r.Status {
+	case "error":
 		return exitError
-	case r.Status == "fail" && code == exitOK:
+	case "fail":
 		return exitDrift
 	}
-	return code
+	return exitOK
 }
 
 // printVerify prints one verdict line: on stdout, or for an error on

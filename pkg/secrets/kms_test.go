@@ -181,7 +181,7 @@ func TestVerifyAWSKMS(t *testing.T) {
 			awsEnv(t, srv.URL)
 			v := &Verifier{}
 			p := state.SecretsProvider{Type: state.TypeCloud, URL: tt.url, EncryptedKey: base64.StdEncoding.EncodeToString([]byte("ciphertext"))}
-			r := v.Verify(context.Background(), Stack{Provider: p, SettingsPath: "Pulumi.dev.yaml", Settings: []byte("secretsprovider: " + tt.url + "\nencryptedkey: " + p.EncryptedKey + "\n")})
+			r := v.Verify(context.Background(), p)
 			if r.Status != tt.status || r.Reason != tt.reason {
 				t.Errorf("got %v, want %s (%s)", r, tt.status, tt.reason)
 			}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
-	"github.com/stacksync/stacksync/pkg/settings"
 	"github.com/stacksync/stacksync/pkg/state"
 )
 
@@ -31,34 +29,17 @@ type Verifier struct {
 	salts   map[string]Result
 }
 
-// Stack is what Verify checks of one stack.
-type Stack struct {
-	// Provider is the secrets provider the checkpoint records (or the
-	// backup or history checkpoint restore took it from).
-	Provider state.SecretsProvider
-	// SettingsPath is the stack's settings file; its extension gives its
-	// format.
-	SettingsPath string
-	// Settings is the settings file's content, nil when it does not
-	// exist.
-	Settings []byte
-}
-
-// Verify checks one stack: that its settings file agrees with the
-// checkpoint (restore's check), then that the provider decrypts: awskms
-// with one KMS Decrypt of the data key, passphrase by opening the salt's
-// check value with the passphrase pulumi would read. Other cloud providers
-// and the service provider are reported not verified.
-func (v *Verifier) Verify(ctx context.Context, s Stack) Result {
-	p := s.Provider
+// Verify checks that pulumi will decrypt with the secrets provider p, as
+// a checkpoint records it: awskms with one KMS Decrypt of the data key,
+// passphrase by opening the salt's check value with the passphrase pulumi
+// would read. An unknown or incomplete provider is a finding; other cloud
+// providers and the service provider are reported not verified.
+func (v *Verifier) Verify(ctx context.Context, p state.SecretsProvider) Result {
 	if !p.Known() {
 		return fail(ReasonBadState, "the checkpoint records secrets provider type %q, which pulumi does not know", cut(p.Type))
 	}
 	if err := p.Complete(); err != nil {
 		return fail(ReasonBadState, "the checkpoint's secrets provider is incomplete: %v", err)
-	}
-	if r, agree := settingsAgree(s); !agree {
-		return r
 	}
 	switch p.Kind() {
 	case "passphrase":
@@ -71,28 +52,6 @@ func (v *Verifier) Verify(ctx context.Context, s Stack) Result {
 	default:
 		return notVerified(ReasonNoVerifier, "stacksync does not verify %s keys; pulumi will use %s with this job's credentials", p.Kind(), p.URL)
 	}
-}
-
-// settingsAgree checks that the settings file holds the provider fields
-// restore would write, as restore --check does: it agrees when an edit
-// would set nothing and find no conflict (removing an empty field changes
-// nothing pulumi reads).
-func settingsAgree(s Stack) (Result, bool) {
-	if s.Settings == nil {
-		return fail(ReasonSettingsMissing, "%s does not exist, so pulumi would not use the stack's secrets provider: run stacksync restore first", s.SettingsPath), false
-	}
-	_, er, err := settings.Edit(s.Settings, settings.FieldsFor(s.Provider), settings.EditOptions{Format: settings.FormatFor(s.SettingsPath)})
-	switch {
-	case errors.Is(err, settings.ErrConflict):
-		return fail(ReasonSettingsMismatch, "%s differs from the checkpoint in %s, so pulumi would use another secrets provider than the stack's: run stacksync restore --force",
-			s.SettingsPath, strings.Join(er.Conflicts, ", ")), false
-	case err != nil:
-		return fail(ReasonSettingsUnreadable, "%s: %v", s.SettingsPath, err), false
-	case len(er.Set) > 0:
-		return fail(ReasonSettingsMismatch, "%s lacks %s, so pulumi would not use the stack's secrets provider: run stacksync restore",
-			s.SettingsPath, strings.Join(er.Set, ", ")), false
-	}
-	return Result{}, true
 }
 
 // verifyPassphrase checks the passphrase pulumi would read against salt.

@@ -70,7 +70,7 @@ func FindProject(dir string) (*Project, error) {
 		}
 		d = parent
 	}
-	return nil, fmt.Errorf("%w in %s or any parent directory: run stacksync from the project directory or pass -C <project dir>", ErrNoProject, start)
+	return nil, fmt.Errorf("%w in %s or any parent directory", ErrNoProject, start)
 }
 
 // projectFileIn returns the path of the project file in dir (Pulumi.json,

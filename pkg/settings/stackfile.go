@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/stacksync/stacksync/pkg/state"
 )
 
 // ErrConflict is returned by Edit when a settings file already holds a
@@ -40,21 +38,6 @@ func (f Fields) array() [3]string {
 
 func fieldsFromArray(a [3]string) Fields {
 	return Fields{SecretsProvider: a[0], EncryptedKey: a[1], EncryptionSalt: a[2]}
-}
-
-// FieldsFor returns the settings file fields Pulumi itself writes for the
-// secrets provider p (its EditProjectStack mapping): a cloud provider sets
-// secretsprovider to the URL and encryptedkey to the encrypted key, verbatim;
-// a passphrase provider sets only encryptionsalt; any other type clears all
-// three.
-func FieldsFor(p state.SecretsProvider) Fields {
-	switch p.Type {
-	case state.TypeCloud:
-		return Fields{SecretsProvider: p.URL, EncryptedKey: p.EncryptedKey}
-	case state.TypePassphrase:
-		return Fields{EncryptionSalt: p.Salt}
-	}
-	return Fields{}
 }
 
 // Format is the syntax of a settings file.
@@ -331,7 +314,7 @@ func placeInserts(ops [3]op, fields [3]int) [3]anchor {
 
 // conflictError builds the error for fields that differ from state.
 func conflictError(conflicts []string) error {
-	return fmt.Errorf("%w: %s already set to a different value; rerun with --force to replace", ErrConflict, strings.Join(conflicts, ", "))
+	return fmt.Errorf("%w: %s already set to a different value", ErrConflict, strings.Join(conflicts, ", "))
 }
 
 // result fills in a Result from the planned ops.

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/stacksync/stacksync/pkg/state"
 )
 
 const (
@@ -22,24 +20,6 @@ var (
 	passphrase = Fields{EncryptionSalt: testSalt}
 	service    = Fields{}
 )
-
-func TestFieldsFor(t *testing.T) {
-	tests := []struct {
-		p    state.SecretsProvider
-		want Fields
-	}{
-		{state.SecretsProvider{Type: "cloud", URL: testURL, EncryptedKey: testKey, Salt: "ignored"}, cloud},
-		{state.SecretsProvider{Type: "passphrase", Salt: testSalt, URL: "ignored"}, passphrase},
-		{state.SecretsProvider{Type: "service", URL: "https://api.pulumi.com"}, service},
-		{state.SecretsProvider{Type: "weird", URL: "x", EncryptedKey: "y", Salt: "z"}, service},
-		{state.SecretsProvider{}, service},
-	}
-	for _, tt := range tests {
-		if got := FieldsFor(tt.p); got != tt.want {
-			t.Errorf("FieldsFor(%+v) = %+v, want %+v", tt.p, got, tt.want)
-		}
-	}
-}
 
 func TestFormatFor(t *testing.T) {
 	for path, want := range map[string]Format{

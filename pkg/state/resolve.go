@@ -52,11 +52,33 @@ func (b *Backend) Provider(ctx context.Context, ref StackRef, opts LookupOptions
 	if err != nil {
 		return res, err
 	}
+	return b.withProvider(ctx, res, opts.Fallback)
+}
+
+// Resolve is Provider for a stack already found by a listing (ListStacks):
+// it reads s's checkpoint and, with fallback, the newest backup or history
+// checkpoint that records a provider when the live one records none. It
+// lists no lock directory: a caller with many stacks lists the backend's
+// locks once (LockedStacks).
+func (b *Backend) Resolve(ctx context.Context, s StackObject, fallback bool) (Resolved, error) {
+	res := Resolved{Stack: s, Source: Source{Kind: "checkpoint", Key: s.Key, Time: s.ModTime}}
+	var err error
+	if res.Head, err = b.ReadHead(ctx, s.Key); err != nil {
+		return res, fmt.Errorf("stack %s: %w", s.Ref, err)
+	}
+	return b.withProvider(ctx, res, fallback)
+}
+
+// withProvider sets res.Provider from the live checkpoint's head or, with
+// fallback, from the newest earlier checkpoint that records one, and
+// explains the absence of any as an error wrapping ErrNoProvider.
+func (b *Backend) withProvider(ctx context.Context, res Resolved, fallback bool) (Resolved, error) {
+	ref := res.Stack.Ref
 	if res.Head.Provider != nil {
 		res.Provider = *res.Head.Provider
 		return res, nil
 	}
-	if opts.Fallback {
+	if fallback {
 		recs, err := b.History(ctx, ref, func(r Record) bool { return r.Err == nil && r.Head.Provider != nil })
 		if err != nil {
 			return res, fmt.Errorf("stack %s: %w", ref, err)
@@ -180,4 +202,25 @@ func (b *Backend) StackNotFound(ctx context.Context, ref StackRef, err error) er
 		nf.Others = append(nf.Others, r.Name)
 	}
 	return nf
+}
+
+// ProjectLocks lists the backend's lock files once and returns the names
+// of project's stacks that have one. In the legacy layout a lock names no
+// project, so every lock counts for the project.
+func (b *Backend) ProjectLocks(ctx context.Context, project string) (map[string]bool, error) {
+	layout, err := b.Layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := b.LockedStacks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	locked := map[string]bool{}
+	for ref := range all {
+		if layout.Legacy || ref.Project == project {
+			locked[ref.Name] = true
+		}
+	}
+	return locked, nil
 }

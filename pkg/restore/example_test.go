@@ -1,4 +1,4 @@
-package settings_test
+package restore_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/stacksync/stacksync/pkg/settings"
+	"github.com/stacksync/stacksync/pkg/restore"
 	"github.com/stacksync/stacksync/pkg/state"
 )
 
@@ -33,27 +33,26 @@ func scratchProject() (string, func()) {
 	return dir, func() { os.RemoveAll(dir) }
 }
 
+// exampleBackend is the repository's example file:// backend.
+var exampleBackend, _ = filepath.Abs(filepath.Join("..", "..", "examples", "backend"))
+
 // A Go program, such as an Automation API program about to call
 // UpsertStackLocalSource, restores a stack's settings file before pulumi
 // reads it, so pulumi uses the stack's secrets provider and does not ask
-// for a passphrase.
-func ExampleRestore() {
+// for a passphrase. Without Config.BackendURL the backend is resolved as
+// pulumi resolves it (PULUMI_BACKEND_URL, backend.url, pulumi login).
+func ExampleStacks() {
 	dir, cleanup := scratchProject()
 	defer cleanup()
 	ctx := context.Background()
+	cfg := restore.Config{BackendURL: "file://" + exampleBackend}
 
-	project, err := settings.FindProject(dir)
+	results, err := restore.Stacks(ctx, dir, []string{"dev.my-service.us-west-2"}, cfg, restore.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	backend, err := state.Open(ctx, "file://../../examples/backend", ".", "")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	ref := state.StackRef{Project: project.Name, Name: "dev.my-service.us-west-2"}
-	r := settings.Restore(ctx, backend, project, ref, settings.RestoreOptions{})
+	r := results[0]
 	if r.Err != nil {
 		fmt.Println(r.Err)
 		return
@@ -61,36 +60,38 @@ func ExampleRestore() {
 	fmt.Println(r.Status, filepath.Base(r.File), r.Resolved.Provider.Kind(), r.Edit.Set)
 
 	// A second run finds the file right and writes nothing.
-	again := settings.Restore(ctx, backend, project, ref, settings.RestoreOptions{})
-	fmt.Println(again.Status, again.Written)
+	again, _ := restore.Stacks(ctx, dir, []string{"dev.my-service.us-west-2"}, cfg, restore.Options{})
+	fmt.Println(again[0].Status, again[0].Written)
 	// Output:
 	// updated Pulumi.dev.my-service.us-west-2.yaml awskms [secretsprovider encryptedkey]
 	// unchanged false
 }
 
-// Checking for drift, as a CI policy job would: DryRun works out what a
-// restore would do and writes nothing.
-func ExampleRestore_check() {
+// Checking for drift, as a CI policy job would: Check mode works out what
+// a restore would do and writes nothing.
+func ExampleWorkspace_Run() {
 	dir, cleanup := scratchProject()
 	defer cleanup()
 	ctx := context.Background()
 
-	project, _ := settings.FindProject(dir)
-	backend, _ := state.Open(ctx, "file://../../examples/backend", ".", "")
-	refs, err := backend.ProjectStacks(ctx, project.Name)
+	w, err := restore.Open(ctx, dir, restore.Config{BackendURL: "file://" + exampleBackend})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	for _, ref := range refs {
-		r := settings.Restore(ctx, backend, project, ref, settings.RestoreOptions{DryRun: true})
-		fmt.Println(ref.Name, r.Status, r.Written, r.Edit.Set)
+	refs, err := w.Stacks(ctx, []string{"dev.my-service.us-west-2", "staging", "prod"}, false)
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	// A stack the backend does not hold.
-	r := settings.Restore(ctx, backend, project, state.StackRef{Project: project.Name, Name: "prod"}, settings.RestoreOptions{DryRun: true})
-	fmt.Println(r.Status, errors.Is(r.Err, state.ErrStackNotFound))
+	err = w.Run(ctx, refs, restore.Options{Mode: restore.Check}, func(r restore.Result) error {
+		fmt.Println(r.Ref.Name, r.Status, r.Written, r.Edit.Set, errors.Is(r.Err, state.ErrStackNotFound))
+		return nil
+	})
+	fmt.Println(err)
 	// Output:
-	// dev.my-service.us-west-2 updated false [secretsprovider encryptedkey]
-	// staging updated false [encryptionsalt]
-	// error true
+	// dev.my-service.us-west-2 updated false [secretsprovider encryptedkey] false
+	// staging updated false [encryptionsalt] false
+	// prod missing false [] true
+	// <nil>
 }
