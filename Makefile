@@ -49,7 +49,10 @@ integration: tools
 tools:
 	integration/scripts/tools.sh
 
+## lint: no large or binary file tracked (scripts/check-tracked.sh), then
+## gofmt, vet, staticcheck and actionlint.
 lint:
+	scripts/check-tracked.sh
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd integration && $(GO) vet ./...
