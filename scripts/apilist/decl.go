@@ -32,8 +32,9 @@ func newPkgAPI(path string, fset *token.FileSet) *pkgAPI {
 	}
 }
 
-func (p *pkgAPI) add(format string, args ...string) {
-	p.lines["pkg "+p.path+", "+strings.Join(append([]string{format}, args...), "")] = true
+// add records one line of the listing, made of parts.
+func (p *pkgAPI) add(parts ...string) {
+	p.lines["pkg "+p.path+", "+strings.Join(parts, "")] = true
 }
 
 // addFile records every exported declaration of f.
@@ -123,7 +124,7 @@ func (p *pkgAPI) addConsts(d *ast.GenDecl) {
 			if j >= len(values) {
 				continue
 			}
-			v := p.eval(values[j], int64(i))
+			v := p.constValue(values[j], int64(i))
 			if name.Name != "_" && v != nil {
 				p.consts[name.Name] = v
 			}
@@ -312,8 +313,19 @@ func hasIota(e ast.Expr) bool {
 	return found
 }
 
-// eval computes a constant expression made of literals, iota and the
-// package's own constants, or returns nil.
+// constValue computes a constant expression made of literals, iota and
+// the package's own constants, or returns nil. An expression the compiler
+// would reject (go/constant panics on some) gives nil too.
+func (p *pkgAPI) constValue(e ast.Expr, iota int64) (v constant.Value) {
+	defer func() {
+		if recover() != nil {
+			v = nil
+		}
+	}()
+	return p.eval(e, iota)
+}
+
+// eval is constValue without the guard.
 func (p *pkgAPI) eval(e ast.Expr, iota int64) constant.Value {
 	switch e := e.(type) {
 	case *ast.BasicLit:

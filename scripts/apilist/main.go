@@ -141,7 +141,7 @@ func readPackage(dir, importPath string) (*pkgAPI, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.Name.Name == "main" || f.Name.Name == "documentation" || !buildable(f) {
+		if f.Name.Name == "main" || !buildable(f) {
 			continue
 		}
 		files = append(files, f)
