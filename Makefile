@@ -7,7 +7,7 @@ ACTIONLINT  ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # cached, outside the repo. integration/scripts/tools.sh fills it.
 export STACKSYNC_CACHE ?= $(HOME)/.cache/stacksync
 
-.PHONY: build dist test unit fuzz integration tools lint bench bench-compare demo fixtures reliability clean
+.PHONY: build dist test unit fuzz integration tools lint api bench bench-compare demo fixtures reliability clean
 
 build:
 	$(GO) build -o bin/stacksync ./cmd/stacksync
@@ -49,13 +49,24 @@ integration: tools
 tools:
 	integration/scripts/tools.sh
 
+## lint: no large or binary file tracked (scripts/check-tracked.sh), the
+## exported API as recorded in api/stacksync.txt, then gofmt, vet,
+## staticcheck and actionlint.
 lint:
+	scripts/check-tracked.sh
+	@$(GO) build -o bin/apilist ./scripts/apilist && bin/apilist -check api/stacksync.txt
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd integration && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	cd integration && $(GO) run $(STATICCHECK) ./...
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml integration/testdata/action/*.yml
+
+## api: rewrite api/stacksync.txt, the exported API of every non-main
+## package with the count of functions, types and methods per package.
+## Review its diff: each new exported name is a decision.
+api:
+	$(GO) run ./scripts/apilist -o api/stacksync.txt
 
 ## bench: Go benchmarks of the read path and of restore --all and check
 ## over 1,000 to 10,000 stacks, then whole-process timings of restore and

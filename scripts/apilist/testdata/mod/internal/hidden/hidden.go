@@ -1,0 +1,4 @@
+package hidden
+
+// Helper is exported within the module.
+func Helper() {}

@@ -1,0 +1,7 @@
+package lib
+
+func TestOnly() {}
+
+type TestType struct{}
+
+func (Options) TestMethod() {}

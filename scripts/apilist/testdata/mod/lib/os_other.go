@@ -1,0 +1,6 @@
+//go:build !unix
+
+package lib
+
+// PlatformFunc exists on every platform.
+func PlatformFunc() int { return 2 }
