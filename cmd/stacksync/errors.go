@@ -64,7 +64,7 @@ func (h hinted) Unwrap() error { return h.err }
 func hint(err error) error {
 	var (
 		nf *state.StackNotFoundError
-		ee *restore.EditError
+		fe *restore.FileError
 	)
 	switch {
 	case err == nil:
@@ -82,7 +82,7 @@ func hint(err error) error {
 		return hinted{err, "if it is a real checkpoint, raise the limit with " + maxCheckpointEnv + " (e.g. 1GiB)"}
 	case errors.Is(err, restore.ErrUnknownProvider):
 		return hinted{err, "fix the checkpoint or set the settings file by hand"}
-	case errors.As(err, &ee):
+	case errors.As(err, &fe) && fe.Edit:
 		return hinted{err, "fix the file or move it aside"}
 	}
 	return err

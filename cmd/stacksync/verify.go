@@ -127,7 +127,7 @@ func newVerifyResult(sr restore.Result) verifyResult {
 		r = r.failed("stack-not-found", hint(err))
 	case errors.Is(err, state.ErrNoProvider):
 		r = r.failed("no-provider", err)
-	case errors.As(err, &fe) || errors.Is(err, state.ErrInvalidName):
+	case errors.As(err, &fe) && !fe.Edit, errors.Is(err, state.ErrInvalidName):
 		r = r.failed("settings-unreadable", err)
 	default:
 		r = r.failed("state-unreadable", err)

@@ -18,25 +18,23 @@ var ErrOtherProject = errors.New("stack of another project")
 // every stack was asked for.
 var ErrNoStacks = errors.New("no stacks of the project in the backend")
 
-// EditError is a settings file Run cannot edit: one it cannot parse as
-// pulumi's, or that holds what stacksync will not touch.
-type EditError struct {
-	Path string
-	Err  error
-}
-
-func (e *EditError) Error() string { return "editing " + e.Path + ": " + e.Err.Error() }
-func (e *EditError) Unwrap() error { return e.Err }
-
-// FileError is a settings file that could not be read or written (not one
-// that could not be edited: that is an *EditError). Its message is
-// the underlying error's, which names the file.
+// FileError is a settings file Run cannot read, edit or write. Edit says
+// it could not be edited: pulumi could not parse it either, or it holds
+// what stacksync will not touch. A read or write error's message is the
+// underlying error's, which names the file.
 type FileError struct {
 	Path string
+	Edit bool
 	Err  error
 }
 
-func (e *FileError) Error() string { return e.Err.Error() }
+func (e *FileError) Error() string {
+	if e.Edit {
+		return "editing " + e.Path + ": " + e.Err.Error()
+	}
+	return e.Err.Error()
+}
+
 func (e *FileError) Unwrap() error { return e.Err }
 
 // markedError is an error with its own message that also matches a

@@ -119,7 +119,7 @@ func (w *Workspace) finish(ctx context.Context, r Result, res state.Resolved, lo
 	case errors.Is(editErr, settings.ErrConflict):
 		r.Status = Conflict
 	case editErr != nil:
-		r.Err = &EditError{Path: r.File, Err: editErr}
+		r.Err = &FileError{Path: r.File, Edit: true, Err: editErr}
 	case err != nil:
 		r.Err = &FileError{Path: r.File, Err: err}
 	default:

@@ -16,8 +16,8 @@ import (
 // asks the verifier whether the provider decrypts. It is nil for a stack
 // that failed before its file could be judged.
 func verdict(ctx context.Context, opts Options, r Result) *secrets.Result {
-	var ee *EditError
-	if r.Err != nil && (opts.Mode != Verify || !errors.As(r.Err, &ee)) {
+	var fe *FileError
+	if r.Err != nil && (opts.Mode != Verify || !errors.As(r.Err, &fe) || !fe.Edit) {
 		return nil
 	}
 	data := r.After
