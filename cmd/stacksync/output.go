@@ -105,7 +105,9 @@ func encodeJSON(e *env, v any) int {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		errorLine(e, err)
+		if sw, ok := e.stdout.(*stickyWriter); !ok || sw.err == nil {
+			errorLine(e, err) // not a write error, which run reports
+		}
 		return exitError
 	}
 	return exitOK

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,5 +137,38 @@ func TestDiffEscapesProviderLines(t *testing.T) {
 	want := "--- a/P\\x1b.yaml\n+++ b/P\\x1b.yaml\n@@ -1 +1 @@\n-secretsprovider: a\\x1bb\n+secretsprovider: c\\x07\n\\ No newline at end of file\n"
 	if got != want {
 		t.Errorf("diff:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+// failWriter is a stdout whose every write fails, as on a full disk.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// Output that cannot be written is an error in every command and format:
+// exit 1 and one line that says so, never a silent success.
+func TestOutputWriteError(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	backend := "file://" + f.backend
+	write(t, filepath.Join(f.project, "Pulumi.dev.yaml"), "config: {}\n") // for check to report
+	for _, args := range [][]string{
+		{"restore", "dev", "--backend", backend, "--dry-run"},
+		{"restore", "dev", "--backend", backend, "-o", "json", "--check"},
+		{"verify", "dev", "--backend", backend},
+		{"check", "--backend", backend},
+		{"ls", "--backend", backend},
+		{"show", "dev", "--backend", backend},
+		{"audit", "--backend", backend},
+		{"audit", "--backend", backend, "-o", "csv"},
+		{"version"},
+	} {
+		t.Run(strings.Join(args[:1], " "), func(t *testing.T) {
+			var errb bytes.Buffer
+			e := &env{stdout: failWriter{}, stderr: &errb, getenv: func(string) string { return "" }, home: f.root, cwd: f.project}
+			code := run(context.Background(), args, e)
+			if code != exitError || strings.Count(errb.String(), "writing output: no space left on device") != 1 {
+				t.Errorf("%v: exit %d, stderr %q; want 1 and one line saying the output could not be written", args, code, errb.String())
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,14 +18,25 @@ encryptionsalt of Pulumi.<stack>.yaml settings files from state.`
 
 // run runs the command line args (without the program name) and returns
 // the exit code. Errors are one line on stderr, prefixed "stacksync: ".
-func run(ctx context.Context, args []string, e *env) int {
+func run(ctx context.Context, args []string, e *env) (code int) {
 	if args == nil {
 		// cobra reads os.Args for a nil slice.
 		args = []string{}
 	}
-	code := exitOK
+	// Output that could not be written is an error, whatever the command
+	// and format: a full disk or a closed stdout must not pass for success.
+	out := &stickyWriter{w: e.stdout}
+	e.stdout = out
+	defer func() { e.stdout = out.w }()
+	code = exitOK
 	root := newRootCmd(e, &code, args)
 	root.SetArgs(args)
+	defer func() {
+		if out.err != nil && code != exitInterrupted {
+			errorLine(e, fmt.Errorf("writing output: %w", out.err))
+			code = exitError
+		}
+	}()
 	if err := root.ExecuteContext(ctx); err != nil {
 		// The commands print their own errors and set code; what comes
 		// back here is cobra's: a flag or command line it cannot parse.
@@ -39,6 +51,22 @@ func run(ctx context.Context, args []string, e *env) int {
 		return fail(e, err)
 	}
 	return code
+}
+
+// stickyWriter is a writer that keeps the first error of a write and
+// writes nothing more after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 // newRootCmd builds the command tree for one run. Each command stores its
