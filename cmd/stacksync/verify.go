@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
 // verifyResult is one stack's verdict; its JSON form is part of the
@@ -112,7 +113,7 @@ func newVerifier(e *env, w *workspace) *secrets.Verifier {
 	return &secrets.Verifier{
 		LookupEnv: lookup,
 		Dir:       w.dir,
-		AWS:       secrets.AWSOptions{HTTPClient: state.S3StoreOptions{CABundle: e.caBundle}.HTTPClient()},
+		AWS:       secrets.AWSOptions{HTTPClient: s3store.Options{CABundle: e.caBundle}.HTTPClient()},
 	}
 }
 

@@ -110,7 +110,8 @@ func (w *workspace) openBackend(ctx context.Context, e *env, flagURL string, cac
 	if err != nil {
 		return err
 	}
-	if w.backend, err = state.OpenURL(ctx, u, state.OpenOptions{S3: state.S3StoreOptions{CABundle: e.caBundle}, MaxCheckpointSize: maxSize}); err != nil {
+	u.S3.CABundle = e.caBundle
+	if w.backend, err = state.OpenURL(ctx, u, state.OpenOptions{MaxCheckpointSize: maxSize}); err != nil {
 		return fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
 	}
 	if cache != nil {
