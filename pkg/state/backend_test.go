@@ -265,6 +265,9 @@ func TestErrStackNotFound(t *testing.T) {
 	if !errors.Is(ErrStackNotFound, store.ErrNotFound) {
 		t.Error("ErrStackNotFound does not wrap store.ErrNotFound")
 	}
+	// The other way round, on purpose: a missing object is no missing
+	// stack.
+	//lint:ignore SA1032 the arguments are swapped to check the relation is one-way
 	if errors.Is(store.ErrNotFound, ErrStackNotFound) {
 		t.Error("store.ErrNotFound matches ErrStackNotFound")
 	}
