@@ -95,7 +95,8 @@ type Options struct {
 	// MaxAttempts bounds the attempts of one request under the AWS SDK's
 	// standard retryer (throttling, 5xx and connection errors are retried
 	// with jittered exponential backoff), and the fetches of one object
-	// body that breaks mid-transfer (see the store's ReadRange).
+	// body that breaks mid-transfer (each resumes, with a ranged GET
+	// conditional on the first ETag, from the offset reached).
 	MaxAttempts int
 	// MaxBackoff caps the delay between two attempts.
 	MaxBackoff time.Duration
