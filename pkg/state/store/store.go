@@ -17,8 +17,10 @@
 //     written, to the second at least; List and Stat agree on both.
 //   - A missing object is an error wrapping ErrNotFound; a refusal for
 //     lack of permission or credentials, one wrapping ErrAccessDenied.
-//   - Every error names the object, the prefix or the store it concerns,
-//     as Location does, so a caller can print it as it is.
+//   - Errors, of a call and of the reader ReadRange returns, name the
+//     object, the prefix or the store concerned, as Location does, so a
+//     caller can print them as they are. An error from List's fn is
+//     returned as it is.
 //   - A call made with an ended context fails with an error that matches
 //     the context's own error under errors.Is, bare or with the object's
 //     location in front: never a store error or a transport message.
