@@ -15,8 +15,8 @@ import (
 
 // defaultHangBound is how long one request to an endpoint that accepts the
 // connection and never answers takes to fail with stacksync's defaults
-// (pkg/state S3StoreOptions.HangBound: 3 attempts × 10 s response-header
-// deadline + at most 150 ms of backoff). The end-to-end bound adds the
+// (the hang bound of pkg/state/s3store's Options: 3 attempts × 10 s
+// response-header deadline + at most 150 ms of backoff). The end-to-end bound adds the
 // process's own start and exit.
 const (
 	defaultHangBound = 30*time.Second + 150*time.Millisecond

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
 // auditOptions are audit's flags.
@@ -116,7 +117,7 @@ func runAudit(ctx context.Context, e *env, o *auditOptions, pos []string) int {
 	if keys || len(keyFailOn) > 0 {
 		// One DescribeKey per distinct key, asked when its first stack
 		// comes; the stacks after it use the answer.
-		rep.keys = secrets.NewKeyAuditor(secrets.AWSOptions{HTTPClient: state.S3StoreOptions{CABundle: e.caBundle}.HTTPClient()})
+		rep.keys = secrets.NewKeyAuditor(secrets.AWSOptions{HTTPClient: s3store.Options{CABundle: e.caBundle}.HTTPClient()})
 		rep.keyStates = map[string]int{}
 		rep.keysCtx = ctx
 		rep.columns = auditColumns(true)

@@ -10,6 +10,7 @@ import (
 	"github.com/stacksync/stacksync/pkg/restore"
 	"github.com/stacksync/stacksync/pkg/secrets"
 	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
 // verifyResult is one stack's verdict; its JSON form is part of the
@@ -110,7 +111,7 @@ func newVerifier(e *env, w *restore.Workspace) *secrets.Verifier {
 	return &secrets.Verifier{
 		LookupEnv: lookup,
 		Dir:       w.Dir,
-		AWS:       secrets.AWSOptions{HTTPClient: state.S3StoreOptions{CABundle: e.caBundle}.HTTPClient()},
+		AWS:       secrets.AWSOptions{HTTPClient: s3store.Options{CABundle: e.caBundle}.HTTPClient()},
 	}
 }
 

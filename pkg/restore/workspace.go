@@ -99,7 +99,8 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 	if b, ok := cfg.Backends[key]; ok {
 		return b, nil
 	}
-	b, err := state.OpenURL(ctx, u, state.OpenOptions{S3: state.S3StoreOptions{CABundle: cfg.CABundle}, MaxCheckpointSize: cfg.MaxCheckpointSize})
+	u.S3.CABundle = cfg.CABundle
+	b, err := state.OpenURL(ctx, u, state.OpenOptions{MaxCheckpointSize: cfg.MaxCheckpointSize})
 	if err != nil {
 		return nil, fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
 	}

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 // auditFP is the fingerprint an audit reports for an encrypted key,
@@ -100,7 +103,7 @@ type auditWant struct {
 // auditBucket is a project-mode bucket with one stack per provider form,
 // compression and failure the audit must tell apart. It returns the
 // backend, its store and what the audit must report, sorted as Audit sorts.
-func auditBucket(t *testing.T) (*Backend, *MemStore, []auditWant) {
+func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	t.Helper()
 	cloud := func(url, key string) []byte { return ckpt{version: 3, sp: spCloud(url, key)}.build() }
 	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
@@ -185,7 +188,7 @@ func auditBucket(t *testing.T) (*Backend, *MemStore, []auditWant) {
 	return b, s, want
 }
 
-func checkReports(t *testing.T, got []StackReport, want []auditWant, s *MemStore) {
+func checkReports(t *testing.T, got []StackReport, want []auditWant, s *storetest.Mem) {
 	t.Helper()
 	if len(got) != len(want) {
 		var names []string
@@ -194,8 +197,8 @@ func checkReports(t *testing.T, got []StackReport, want []auditWant, s *MemStore
 		}
 		t.Fatalf("audit reported %d stacks %v, want %d", len(got), names, len(want))
 	}
-	objects := map[string]Object{}
-	_ = s.List(context.Background(), ".pulumi/stacks/", true, func(o Object) error { objects[s.Location(o.Key)] = o; return nil })
+	objects := map[string]store.Object{}
+	_ = s.List(context.Background(), ".pulumi/stacks/", true, func(o store.Object) error { objects[s.Location(o.Key)] = o; return nil })
 	for i, w := range want {
 		r := got[i]
 		name := w.project + "/" + w.stack
@@ -435,7 +438,7 @@ func TestAuditHistory(t *testing.T) {
 func TestAuditReadsEachCheckpointOnce(t *testing.T) {
 	ctx := context.Background()
 	_, s, want := auditBucket(t)
-	cs := &countingStore{Store: s}
+	cs := &storetest.Counting{Store: s}
 	b := NewBackend(nil, cs)
 	got, err := b.Audit(ctx, AuditOptions{})
 	if err != nil {
@@ -455,11 +458,11 @@ func TestAuditReadsEachCheckpointOnce(t *testing.T) {
 	}
 	// meta.yaml once, then one ranged read per readable stack; lock files
 	// are listed, not read.
-	if got := cs.calls.Load(); got != int64(reads)+1 {
+	if got := cs.Reads(); got != int64(reads)+1 {
 		t.Errorf("%d ReadRange calls, want %d (meta.yaml + one per checkpoint)", got, reads+1)
 	}
-	if cs.bytes.Load() != sum+int64(len("version: 1\n")) {
-		t.Errorf("store served %d bytes, want %d", cs.bytes.Load(), sum+int64(len("version: 1\n")))
+	if cs.Bytes() != sum+int64(len("version: 1\n")) {
+		t.Errorf("store served %d bytes, want %d", cs.Bytes(), sum+int64(len("version: 1\n")))
 	}
 }
 
@@ -542,9 +545,9 @@ func TestAuditYAMLBesideJSON(t *testing.T) {
 // object, N a checkpoint that records no provider. Records alternate
 // between backups and history checkpoints. It returns the backend over a
 // counting store and the keys of the records, newest first.
-func historyStack(t *testing.T, pattern string) (*Backend, *countingStore, []string) {
+func historyStack(t *testing.T, pattern string) (*Backend, *storetest.Counting, []string) {
 	t.Helper()
-	s := NewMemStore()
+	s := storetest.NewMem()
 	s.Put(metaKey, []byte("version: 1\n"), t0)
 	s.Put(".pulumi/stacks/demo/dev.json", ckpt{version: 3, sp: spPassphrase(testSalt)}.build(), t0)
 	data := map[byte][]byte{
@@ -567,13 +570,13 @@ func historyStack(t *testing.T, pattern string) (*Backend, *countingStore, []str
 		}
 		s.Put(keys[i], d, t0)
 	}
-	cs := &countingStore{Store: s}
+	cs := &storetest.Counting{Store: s}
 	return NewBackend(nil, cs), cs, keys
 }
 
 // auditHistoryOf audits the one stack of b and returns its report and the
 // number of reads of earlier checkpoints.
-func auditHistoryOf(t *testing.T, b *Backend, cs *countingStore, mode HistoryMode) (StackReport, int) {
+func auditHistoryOf(t *testing.T, b *Backend, cs *storetest.Counting, mode HistoryMode) (StackReport, int) {
 	t.Helper()
 	got, err := b.Audit(context.Background(), AuditOptions{History: mode})
 	if err != nil || len(got) != 1 {
@@ -582,7 +585,7 @@ func auditHistoryOf(t *testing.T, b *Backend, cs *countingStore, mode HistoryMod
 	if got[0].Error != "" {
 		t.Fatalf("Audit: %s", got[0].Error)
 	}
-	return got[0], int(cs.calls.Load()) - 2 // meta.yaml and the live checkpoint
+	return got[0], int(cs.Reads()) - 2 // meta.yaml and the live checkpoint
 }
 
 // newestDiffering is what the exhaustive walk must find: the index of the
@@ -699,14 +702,14 @@ func TestAuditHistoryBoundedMatchesExhaustive(t *testing.T) {
 
 // manyStacks returns a backend of n passphrase stacks over a counting
 // store.
-func manyStacks(n int) (*Backend, *countingStore) {
-	s := NewMemStore()
+func manyStacks(n int) (*Backend, *storetest.Counting) {
+	s := storetest.NewMem()
 	s.Put(metaKey, []byte("version: 1\n"), t0)
 	data := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
 	for i := range n {
 		s.Put(fmt.Sprintf(".pulumi/stacks/demo/s%04d.json", i), data, t0)
 	}
-	cs := &countingStore{Store: s}
+	cs := &storetest.Counting{Store: s}
 	return NewBackend(nil, cs), cs
 }
 
@@ -758,7 +761,7 @@ func TestAuditEachBoundsReadAhead(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 			// meta.yaml, the slots queued, one job held by each worker
 			// and one the dispatcher is handing over.
-			if got, limit := cs.calls.Load(), int64(1+4*jobs+jobs+1); got > limit {
+			if got, limit := cs.Reads(), int64(1+4*jobs+jobs+1); got > limit {
 				t.Errorf("%d reads while the first report is handled, want at most %d", got, limit)
 			}
 		}

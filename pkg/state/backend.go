@@ -8,6 +8,10 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/stacksync/stacksync/pkg/state/dirstore"
+	"github.com/stacksync/stacksync/pkg/state/s3store"
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // maxSmallObject caps what is read of meta.yaml and of a lock file, both a
@@ -17,7 +21,7 @@ const maxSmallObject = 64 << 10
 // Backend is a DIY backend opened read-only: a store and its layout.
 type Backend struct {
 	URL   *BackendURL
-	Store Store
+	Store store.Store
 
 	// MaxCheckpointSize caps the bytes decoded from one checkpoint, after
 	// decompression; zero means DefaultMaxCheckpointSize.
@@ -42,23 +46,23 @@ func Open(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
 	return OpenURL(ctx, u, OpenOptions{})
 }
 
-// OpenOptions configure OpenURL; the zero value takes every default.
+// OpenOptions configure OpenURL; the zero value takes every default. An
+// s3:// backend's client is configured by the URL's S3 options.
 type OpenOptions struct {
-	// S3 configures an s3:// backend's client.
-	S3 S3StoreOptions
 	// MaxCheckpointSize sets Backend.MaxCheckpointSize.
 	MaxCheckpointSize int64
 }
 
-// OpenURL opens a parsed backend URL.
+// OpenURL opens a parsed backend URL: an s3:// URL with s3store.New on
+// u.S3, a file:// URL with dirstore.New.
 func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, error) {
-	var s Store
+	var s store.Store
 	var err error
 	switch u.Scheme {
 	case "s3":
-		s, err = NewS3StoreWithOptions(ctx, u, opts.S3)
+		s, err = s3store.New(ctx, u.S3)
 	default:
-		s, err = NewDirStore(u.Dir, u.Prefix)
+		s, err = dirstore.New(u.Dir, u.Prefix)
 	}
 	if err != nil {
 		return nil, err
@@ -69,7 +73,7 @@ func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, er
 }
 
 // NewBackend returns a backend over an already opened store; u may be nil.
-func NewBackend(u *BackendURL, s Store) *Backend {
+func NewBackend(u *BackendURL, s store.Store) *Backend {
 	return &Backend{URL: u, Store: s, decoders: NewDecoderPool(DefaultZstdDecoders)}
 }
 
@@ -86,7 +90,7 @@ func (b *Backend) Layout(ctx context.Context) (Layout, error) {
 // checkpoint object Pulumi would read for it.
 type StackObject struct {
 	Ref StackRef
-	Object
+	store.Object
 	// Legacy is true for a stack file in the legacy location.
 	Legacy bool
 }
@@ -97,7 +101,7 @@ type Listing struct {
 	Stacks []StackObject
 	// Unreadable are stack files Pulumi lists but cannot load (a .yaml or
 	// .yml checkpoint).
-	Unreadable []Object
+	Unreadable []store.Object
 }
 
 // ListStacks lists the live stacks of the given projects (all when none),
@@ -111,7 +115,7 @@ func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, 
 	}
 	l := Listing{Layout: layout}
 	picked := map[StackRef]int{}
-	add := func(o Object) error {
+	add := func(o store.Object) error {
 		ref, ext, ok := ParseStackKey(o.Key)
 		if !ok {
 			return nil
@@ -225,31 +229,19 @@ func (b *Backend) find(ctx context.Context, layout Layout, ref StackRef) (StackO
 			return StackObject{}, err
 		}
 	}
+	// Pulumi lists with prefix <base>.json and picks among the variants
+	// it finds (spec §1.6); the listing comes in key order, and a later
+	// variant wins unless strictly older.
 	base := layout.CheckpointBase(ref)
-	variants := []string{base, base + ".gz", base + ".zst"} // listing order
-	var found *Object
-	// Keys come in listing order; a later one wins unless strictly older.
-	pick := func(o Object) error {
+	variants := []string{base, base + ".gz", base + ".zst"}
+	var found *store.Object
+	err := b.Store.List(ctx, base, false, func(o store.Object) error {
 		if slices.Contains(variants, o.Key) && (found == nil || !o.ModTime.Before(found.ModTime)) {
 			found = &o
 		}
 		return nil
-	}
-	if st, ok := b.Store.(statStore); ok {
-		// A directory store looks up the three keys, where a listing
-		// would read the whole project directory: restoring every stack
-		// of a project was quadratic.
-		for _, k := range variants {
-			o, err := st.Stat(ctx, k)
-			switch {
-			case errors.Is(err, ErrNotFound):
-			case err != nil:
-				return StackObject{}, err
-			default:
-				pick(o)
-			}
-		}
-	} else if err := b.Store.List(ctx, base, false, pick); err != nil {
+	})
+	if err != nil {
 		return StackObject{}, err
 	}
 	if found == nil {

@@ -3,13 +3,13 @@ package state
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 type stackWant struct {
@@ -26,7 +26,7 @@ func stacksOf(l Listing) []stackWant {
 	return got
 }
 
-func keysOf(objs []Object) []string {
+func keysOf(objs []store.Object) []string {
 	var keys []string
 	for _, o := range objs {
 		keys = append(keys, o.Key)
@@ -36,7 +36,7 @@ func keysOf(objs []Object) []string {
 
 // projectBucket is a project-mode bucket with every kind of file that can
 // sit under .pulumi/stacks/.
-func projectBucket() (*Backend, *MemStore) {
+func projectBucket() (*Backend, *storetest.Mem) {
 	b, s := memBackend(nil)
 	for _, o := range []struct {
 		key string
@@ -247,8 +247,8 @@ func TestFind(t *testing.T) {
 	}
 	for _, ref := range []StackRef{{"demo", "gone"}, {"demo", "stage"}, {"demo", "missing"}, {"nosuch", "dev"}, {"demo", "de"}} {
 		_, err := b.Find(ctx, ref)
-		if !errors.Is(err, ErrStackNotFound) || !errors.Is(err, ErrNotFound) {
-			t.Errorf("Find(%s) = %v, want ErrStackNotFound wrapping ErrNotFound", ref, err)
+		if !errors.Is(err, ErrStackNotFound) || !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Find(%s) = %v, want ErrStackNotFound wrapping store.ErrNotFound", ref, err)
 		}
 		if err != nil && !strings.Contains(err.Error(), ref.String()) {
 			t.Errorf("Find(%s) error %q does not name the stack", ref, err)
@@ -262,11 +262,14 @@ func TestFind(t *testing.T) {
 }
 
 func TestErrStackNotFound(t *testing.T) {
-	if !errors.Is(ErrStackNotFound, ErrNotFound) {
-		t.Error("ErrStackNotFound does not wrap ErrNotFound")
+	if !errors.Is(ErrStackNotFound, store.ErrNotFound) {
+		t.Error("ErrStackNotFound does not wrap store.ErrNotFound")
 	}
-	if errors.Is(ErrNotFound, ErrStackNotFound) {
-		t.Error("ErrNotFound matches ErrStackNotFound")
+	// The other way round, on purpose: a missing object is no missing
+	// stack.
+	//lint:ignore SA1032 the arguments are swapped to check the relation is one-way
+	if errors.Is(store.ErrNotFound, ErrStackNotFound) {
+		t.Error("store.ErrNotFound matches ErrStackNotFound")
 	}
 }
 
@@ -290,9 +293,9 @@ func TestReadHeadBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := NewMemStore()
+			mem := storetest.NewMem()
 			mem.Put(".pulumi/stacks/demo/dev.json", tt.data, t0)
-			cs := &countingStore{Store: mem}
+			cs := &storetest.Counting{Store: mem}
 			b := NewBackend(nil, cs)
 			h, err := b.ReadHead(ctx, ".pulumi/stacks/demo/dev.json")
 			if err != nil {
@@ -301,10 +304,10 @@ func TestReadHeadBytes(t *testing.T) {
 			if !sameProvider(h.Provider, provKMS) {
 				t.Errorf("Provider = %s, want %s", provString(h.Provider), provString(provKMS))
 			}
-			if got := cs.bytes.Load(); got != int64(len(tt.data)) {
+			if got := cs.Bytes(); got != int64(len(tt.data)) {
 				t.Errorf("store served %d bytes, want the object's %d", got, len(tt.data))
 			}
-			if got := cs.calls.Load(); got != 1 {
+			if got := cs.Reads(); got != 1 {
 				t.Errorf("%d ReadRange calls, want 1", got)
 			}
 		})
@@ -336,10 +339,10 @@ func TestReadHeadErrors(t *testing.T) {
 	b, s := memBackend(nil)
 	s.Put(".pulumi/stacks/demo/bad.json", []byte(`{"version":3,"checkpoint":`), t0)
 	s.Put(".pulumi/stacks/demo/new.json", []byte(`{"version":9,"checkpoint":{}}`), t0)
-	b.Store = failingStore{Store: s, fail: map[string]error{".pulumi/stacks/demo/vanished.json": ErrNotFound}}
+	b.Store = storetest.Faults{Store: s, Open: map[string]error{".pulumi/stacks/demo/vanished.json": store.ErrNotFound}}
 	for key, want := range map[string]error{
-		".pulumi/stacks/demo/missing.json":  ErrNotFound,
-		".pulumi/stacks/demo/vanished.json": ErrNotFound,
+		".pulumi/stacks/demo/missing.json":  store.ErrNotFound,
+		".pulumi/stacks/demo/vanished.json": store.ErrNotFound,
 		".pulumi/stacks/demo/bad.json":      ErrCorrupt,
 		".pulumi/stacks/demo/new.json":      ErrUnsupportedVersion,
 	} {
@@ -549,7 +552,7 @@ func TestProvider(t *testing.T) {
 	b := historyBucket(t)
 	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
 	none := ckpt{version: 3, noLatest: true}.build()
-	s := b.Store.(*MemStore)
+	s := b.Store.(*storetest.Mem)
 	s.Put(".pulumi/stacks/demo/kms.json", kms, t0)
 	s.Put(".pulumi/stacks/demo/dev2.json", none, t0)
 	s.Put(".pulumi/stacks/demo/lonely.json", none, t0)
@@ -595,38 +598,13 @@ func TestProvider(t *testing.T) {
 	}
 }
 
-// failingStore fails ReadRange for some keys, or, for keys in failRest,
-// fails the read after the first 100 bytes.
-type failingStore struct {
-	Store
-	fail     map[string]error
-	failRest map[string]error
-}
-
-func (s failingStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	if err := s.fail[key]; err != nil {
-		return nil, fmt.Errorf("%s: %w", s.Location(key), err)
-	}
-	rc, err := s.Store.ReadRange(ctx, key, off, n)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.failRest[key]; err != nil {
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(io.LimitReader(rc, 100), iotest.ErrReader(fmt.Errorf("reading %s: %w", s.Location(key), err))), rc}, nil
-	}
-	return rc, nil
-}
-
 // TestReadHeadStoreErrors checks that a store's error reaches the caller as
 // itself (not found, access denied), not as corrupt state.
 func TestReadHeadStoreErrors(t *testing.T) {
 	ctx := context.Background()
 	small := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
 	after := ckpt{version: 3, sp: spPassphrase(testSalt), resourceBytes: 128 << 10, spAfter: true}.build()
-	mem := NewMemStore()
+	mem := storetest.NewMem()
 	for _, k := range []string{"gone", "denied", "denied-gz", "cut", "cut-gz"} {
 		mem.Put(k, small, t0)
 	}
@@ -634,11 +612,11 @@ func TestReadHeadStoreErrors(t *testing.T) {
 	mem.Put("cut-gz", gzipBytes(t, after), t0)
 	mem.Put("denied-gz", gzipBytes(t, small), t0)
 	reset := errors.New("connection reset by peer")
-	b := NewBackend(nil, failingStore{Store: mem,
-		fail:     map[string]error{"gone": ErrNotFound, "denied": ErrAccessDenied, "denied-gz": ErrAccessDenied},
-		failRest: map[string]error{"cut": reset, "cut-gz": reset},
+	b := NewBackend(nil, storetest.Faults{Store: mem,
+		Open: map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied},
+		Read: map[string]error{"cut": reset, "cut-gz": reset},
 	})
-	for key, want := range map[string]error{"gone": ErrNotFound, "denied": ErrAccessDenied, "denied-gz": ErrAccessDenied, "cut": reset, "cut-gz": reset} {
+	for key, want := range map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied, "cut": reset, "cut-gz": reset} {
 		_, err := b.ReadHead(ctx, key)
 		if !errors.Is(err, want) || errors.Is(err, ErrCorrupt) {
 			t.Errorf("ReadHead(%s) = %v, want %v and not corrupt", key, err, want)

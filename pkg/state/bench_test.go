@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 // Run with: go test ./pkg/state/ -run '^$' -bench . -benchmem
@@ -25,10 +27,10 @@ func BenchmarkReadHead(b *testing.B) {
 				c.resourceBytes = size.bytes - len(data)
 				data = c.build()
 			}
-			mem := NewMemStore()
+			mem := storetest.NewMem()
 			const key = ".pulumi/stacks/demo/dev.json"
 			mem.Put(key, data, t0)
-			cs := &countingStore{Store: mem}
+			cs := &storetest.Counting{Store: mem}
 			be := NewBackend(nil, cs)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -38,7 +40,7 @@ func BenchmarkReadHead(b *testing.B) {
 					b.Fatalf("ReadHead = %+v, %v", h, err)
 				}
 			}
-			b.ReportMetric(float64(cs.bytes.Load())/float64(b.N), "bytes_read/op")
+			b.ReportMetric(float64(cs.Bytes())/float64(b.N), "bytes_read/op")
 			b.ReportMetric(float64(len(data)), "object_bytes")
 		})
 	}
@@ -76,7 +78,7 @@ func BenchmarkDecodeHead(b *testing.B) {
 // .json.gz variant as well.
 func BenchmarkListStacks(b *testing.B) {
 	ctx := context.Background()
-	mem := NewMemStore()
+	mem := storetest.NewMem()
 	mem.Put(metaKey, []byte("version: 1\n"), t0)
 	obj := []byte("{}")
 	for p := 0; p < 100; p++ {

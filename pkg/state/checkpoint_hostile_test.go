@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 // bigTokenReader streams a checkpoint whose resources hold one string of n
@@ -242,7 +244,7 @@ func TestDecoderPool(t *testing.T) {
 // pooled decoders, all decode, and the decoders come back.
 func TestReadHeadConcurrentZstd(t *testing.T) {
 	bomb := bombBytes(t, CompressionZstd, 32<<20)
-	mem := NewMemStore()
+	mem := storetest.NewMem()
 	for i := range 16 {
 		mem.Put(".pulumi/stacks/demo/s"+string(rune('a'+i))+".json.zst", bomb, t0)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 var (
@@ -435,12 +437,12 @@ func TestDecodeHeadPulumiFixtures(t *testing.T) {
 				}
 			}
 			// Through a backend too, under a name that says nothing.
-			mem := NewMemStore()
+			mem := storetest.NewMem()
 			mem.Put(".pulumi/stacks/demo/x.json", data, t0)
-			cs := &countingStore{Store: mem}
+			cs := &storetest.Counting{Store: mem}
 			bh, err := NewBackend(nil, cs).ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
-			if err != nil || !sameProvider(bh.Provider, f.provider) || cs.bytes.Load() != int64(len(data)) {
-				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, cs.bytes.Load(), provString(f.provider), len(data))
+			if err != nil || !sameProvider(bh.Provider, f.provider) || cs.Bytes() != int64(len(data)) {
+				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, cs.Bytes(), provString(f.provider), len(data))
 			}
 		})
 	}

@@ -3,8 +3,11 @@
 // writing to the backend.
 //
 // The read path is: a backend URL (ParseBackendURL, ResolveBackendURL) opens
-// a Store (S3Store, DirStore); DetectLayout decides between project and
-// legacy mode; ListStacks and Find turn the layout's object keys into
-// stacks; and ReadHead decodes just the head of a checkpoint, compressed or
-// not, into the SecretsProvider its latest deployment records.
+// a store.Store (package s3store for s3://, dirstore for file://; the
+// store package holds the interface and its contract, storetest the
+// memory store and the contract suite); DetectLayout decides between
+// project and legacy mode; ListStacks and Find turn the layout's object
+// keys into stacks; and ReadHead decodes just the head of a checkpoint,
+// compressed or not, into the SecretsProvider its latest deployment
+// records.
 package state

@@ -4,24 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // Errors callers branch on with errors.Is. The errors this package returns
-// wrap them with the object key, URL or stack concerned.
+// wrap them with the object key, URL or stack concerned. A store's own
+// errors (store.ErrNotFound, store.ErrAccessDenied, dirstore.ErrSymlink)
+// reach callers wrapped the same way.
 var (
 	// ErrInvalidURL marks a backend URL stacksync cannot use.
 	ErrInvalidURL = errors.New("invalid backend URL")
 	// ErrInvalidName marks a project or stack name Pulumi would not accept,
 	// or one ("." or "..") that would escape its directory.
 	ErrInvalidName = errors.New("invalid name")
-	// ErrNotFound marks a missing object, bucket or stack.
-	ErrNotFound = errors.New("not found")
 	// ErrStackNotFound marks a stack the backend does not hold. It wraps
-	// ErrNotFound.
-	ErrStackNotFound = &wrapErr{msg: "stack not found", inner: ErrNotFound}
-	// ErrAccessDenied marks a store refusing a request for lack of
-	// permission or credentials.
-	ErrAccessDenied = errors.New("access denied")
+	// store.ErrNotFound.
+	ErrStackNotFound = &wrapErr{msg: "stack not found", inner: store.ErrNotFound}
 	// ErrNoProvider marks a checkpoint that records no secrets provider.
 	// Reading such a checkpoint is not an error; callers that need a
 	// provider return this.
@@ -32,9 +31,6 @@ var (
 	// ErrCorrupt marks bytes that do not decode: bad JSON, bad compression,
 	// truncated input, or a malformed meta.yaml.
 	ErrCorrupt = errors.New("corrupt state")
-	// ErrSymlink marks a path inside a file:// backend that is a symbolic
-	// link, which DirStore does not follow.
-	ErrSymlink = errors.New("is a symbolic link, which stacksync does not follow inside a backend directory")
 	// ErrTooLarge marks a checkpoint that decodes to more bytes than the
 	// limit, or a zstd frame whose window is above MaxZstdWindow: a
 	// decompression bomb or a hand-edited file, not state pulumi wrote.

@@ -3,16 +3,15 @@ package state
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 // Checkpoint text for tests, shaped like what pulumi v3.274.1 writes (spec
@@ -140,10 +139,11 @@ var t0 = time.Date(2026, 3, 20, 10, 0, 0, 0, time.UTC)
 
 func tN(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 
-// memBackend returns a backend over a MemStore holding objs, all written at
-// t0, plus meta.yaml version 1 unless objs sets it (or sets it to nil).
-func memBackend(objs map[string][]byte) (*Backend, *MemStore) {
-	s := NewMemStore()
+// memBackend returns a backend over a storetest.Mem holding objs, all
+// written at t0, plus meta.yaml version 1 unless objs sets it (or sets it
+// to nil).
+func memBackend(objs map[string][]byte) (*Backend, *storetest.Mem) {
+	s := storetest.NewMem()
 	if _, ok := objs[metaKey]; !ok {
 		s.Put(metaKey, []byte("version: 1\n"), t0)
 	}
@@ -153,36 +153,4 @@ func memBackend(objs map[string][]byte) (*Backend, *MemStore) {
 		}
 	}
 	return NewBackend(nil, s), s
-}
-
-// countingStore wraps a Store and counts ReadRange calls and the bytes
-// actually read from what they return.
-type countingStore struct {
-	Store
-	calls atomic.Int64
-	bytes atomic.Int64
-}
-
-func (s *countingStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	s.calls.Add(1)
-	rc, err := s.Store.ReadRange(ctx, key, off, n)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{&countingReader{rc, &s.bytes}, rc}, nil
-}
-
-// countingReader adds the bytes read through it to n.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
 // FuzzDecodeHead: checkpoint bytes are untrusted. DecodeHead never panics,
@@ -162,14 +164,14 @@ func FuzzParseBackendURL(f *testing.F) {
 		}
 		switch u.Scheme {
 		case "s3":
-			if u.Bucket == "" || u.Dir != "" {
+			if u.S3.Bucket == "" || u.Dir != "" || u.Prefix != "" || u.S3.URL != raw {
 				t.Fatalf("ParseBackendURL(%q) = %+v", raw, u)
 			}
 			if e := u.S3.Endpoint; e != "" && !strings.Contains(e, "://") {
 				t.Fatalf("endpoint %q without a scheme", e)
 			}
 		case "file":
-			if !filepath.IsAbs(u.Dir) || u.Bucket != "" {
+			if !filepath.IsAbs(u.Dir) || u.S3 != (s3store.Options{}) {
 				t.Fatalf("ParseBackendURL(%q) = %+v", raw, u)
 			}
 		default:

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // Source says where a secrets provider was found.
@@ -37,7 +39,7 @@ func (b *Backend) HistorySources(ctx context.Context, ref StackRef) ([]Source, e
 	}
 	var srcs []Source
 	collect := func(kind, prefix, sep, suffix string) error {
-		return b.Store.List(ctx, prefix, false, func(o Object) error {
+		return b.Store.List(ctx, prefix, false, func(o store.Object) error {
 			if src, ok := parseHistoryKey(o.Key, prefix, ref.Name+sep, suffix); ok {
 				src.Kind = kind
 				srcs = append(srcs, src)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // Directories of a DIY backend, relative to its root.
@@ -38,13 +40,13 @@ type Layout struct {
 // .pulumi/meta.yaml when it exists, else legacy if any stack files sit
 // directly under .pulumi/stacks/, else project mode. It never writes
 // meta.yaml, although Pulumi would.
-func DetectLayout(ctx context.Context, s Store) (Layout, error) {
+func DetectLayout(ctx context.Context, s store.Store) (Layout, error) {
 	// One byte more than allowed tells a long file from a full one.
 	rc, err := s.ReadRange(ctx, metaKey, 0, maxSmallObject+1)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		legacy := false
-		err := s.List(ctx, stacksDir, false, func(o Object) error {
+		err := s.List(ctx, stacksDir, false, func(o store.Object) error {
 			if _, _, ok := splitStackFile(o.Key[len(stacksDir):]); ok {
 				legacy = true
 				return errDone

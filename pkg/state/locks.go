@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // Lock is a lock file of a stack.
@@ -26,7 +28,7 @@ func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
 	}
 	var keys []string
 	// Like Pulumi, any file in the stack's lock directory counts as a lock.
-	if err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(o Object) error {
+	if err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(o store.Object) error {
 		keys = append(keys, o.Key)
 		return nil
 	}); err != nil {
@@ -40,7 +42,7 @@ func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
 			rc.Close()
 			_ = json.Unmarshal(data, &l)
 			l.Key = k
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
 		locks = append(locks, l)
@@ -56,7 +58,7 @@ func (b *Backend) LockedStacks(ctx context.Context) (map[StackRef]bool, error) {
 		return nil, err
 	}
 	locked := map[StackRef]bool{}
-	err = b.Store.List(ctx, locksDir, true, func(o Object) error {
+	err = b.Store.List(ctx, locksDir, true, func(o store.Object) error {
 		if ref, ok := layout.ParseLockKey(o.Key); ok {
 			locked[ref] = true
 		}
@@ -69,7 +71,7 @@ func (b *Backend) LockedStacks(ctx context.Context) (map[StackRef]bool, error) {
 // counts a lock, without reading it.
 func (b *Backend) hasLock(ctx context.Context, layout Layout, ref StackRef) (bool, error) {
 	found := false
-	err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(Object) error {
+	err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(store.Object) error {
 		found = true
 		return errDone
 	})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // Resolved is the secrets provider recorded for a stack and where it was
@@ -147,7 +149,7 @@ func (b *Backend) lookup(ctx context.Context, ref StackRef, locks bool) (Resolve
 		return res, lockErr
 	}
 	head, err := spec, specErr
-	if obj.Key != specKey || errors.Is(specErr, ErrNotFound) {
+	if obj.Key != specKey || errors.Is(specErr, store.ErrNotFound) {
 		// The listing found another variant, or the object appeared
 		// between the read and the listing: read what pulumi would.
 		head, err = b.ReadHead(ctx, obj.Key)

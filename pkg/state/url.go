@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
 // BackendURL is a parsed DIY backend URL: s3:// or file://.
@@ -22,34 +24,13 @@ type BackendURL struct {
 
 	// Dir is the absolute root directory of a file:// backend.
 	Dir string
-
-	// Bucket is the bucket of an s3:// backend.
-	Bucket string
-	// Prefix is the effective key prefix: the mux's prefix= parameter
-	// followed by the URL path, as gocloud and Pulumi compute it. It is ""
-	// or ends in "/" (unless prefix= itself does not).
+	// Prefix is the fileblob prefix= parameter of a file:// backend.
 	Prefix string
-	// S3 holds the client settings of an s3:// URL.
-	S3 S3Options
-}
 
-// S3Options are the client settings an s3:// backend URL carries, after
-// Pulumi's rewrites of its legacy parameters (spec §5.2).
-type S3Options struct {
-	Region       string
-	Endpoint     string // with scheme, as the SDK's BaseEndpoint
-	Profile      string
-	Role         string
-	PathStyle    bool
-	Accelerate   bool
-	DualStack    bool
-	FIPS         bool
-	Anonymous    bool
-	DisableHTTPS bool
-	// RequestChecksum and ResponseChecksum are "when_supported",
-	// "when_required" or "".
-	RequestChecksum  string
-	ResponseChecksum string
+	// S3 holds the bucket, key prefix and client settings of an s3://
+	// backend, after Pulumi's rewrites of its legacy parameters (spec
+	// §5.2). Its deadlines and CA bundle are left for the caller to set.
+	S3 s3store.Options
 }
 
 // s3Params are the query parameters an s3:// URL may carry. Those mapped to
@@ -113,10 +94,13 @@ func parseS3URL(raw string, bad func(string, ...any) error) (*BackendURL, error)
 	if err := checkParams(q, s3Params, bad); err != nil {
 		return nil, err
 	}
-	b := &BackendURL{Raw: raw, Scheme: "s3", Bucket: u.Host}
-	b.Prefix = q.Get("prefix") + pathPrefix(u.Path)
-
+	b := &BackendURL{Raw: raw, Scheme: "s3"}
 	o := &b.S3
+	o.URL = raw
+	o.Bucket = u.Host
+	// The mux's prefix= parameter followed by the URL path, as gocloud
+	// and Pulumi compute it.
+	o.Prefix = q.Get("prefix") + pathPrefix(u.Path)
 	o.Region = q.Get("region")
 	o.Profile = q.Get("profile")
 	o.Role = q.Get("role")

@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
 // TestParseBackendURLS3 mirrors pulumi v3.274.1
 // pkg/backend/diy/legacy_s3_params_test.go (TestTranslateLegacyS3Params) as
-// far as its rewrites show in S3Options, plus the path prefix rules of spec
+// far as its rewrites show in the S3 options, plus the path prefix rules of spec
 // §1.1 and the parameters of §5.2.
 func TestParseBackendURLS3(t *testing.T) {
 	tests := []struct {
@@ -18,39 +20,39 @@ func TestParseBackendURLS3(t *testing.T) {
 		give       string
 		wantBucket string
 		wantPrefix string
-		want       S3Options
+		want       s3store.Options
 	}{
 		// Pulumi's own cases.
 		{name: "no query", give: "s3://bucket", wantBucket: "bucket"},
 		{
 			name: "v2 params without endpoint untouched",
 			give: "s3://bucket?s3ForcePathStyle=true&awssdk=v2", wantBucket: "bucket",
-			want: S3Options{PathStyle: true},
+			want: s3store.Options{PathStyle: true},
 		},
 		{
 			name: "endpoint defaults request_checksum_calculation",
 			give: "s3://bucket?endpoint=https://example.com&s3ForcePathStyle=true&awssdk=v2", wantBucket: "bucket",
-			want: S3Options{Endpoint: "https://example.com", PathStyle: true, RequestChecksum: "when_required"},
+			want: s3store.Options{Endpoint: "https://example.com", PathStyle: true, RequestChecksum: "when_required"},
 		},
 		{
 			name: "explicit request_checksum_calculation untouched",
 			give: "s3://bucket?endpoint=https://example.com&request_checksum_calculation=when_supported", wantBucket: "bucket",
-			want: S3Options{Endpoint: "https://example.com", RequestChecksum: "when_supported"},
+			want: s3store.Options{Endpoint: "https://example.com", RequestChecksum: "when_supported"},
 		},
 		{
 			name: "disableSSL dropped when endpoint has explicit https scheme",
 			give: "s3://bucket?endpoint=https://minio:9000&disableSSL=true", wantBucket: "bucket",
-			want: S3Options{Endpoint: "https://minio:9000", RequestChecksum: "when_required"},
+			want: s3store.Options{Endpoint: "https://minio:9000", RequestChecksum: "when_required"},
 		},
 		{
 			name: "disableSSL dropped when endpoint has explicit http scheme",
 			give: "s3://bucket?endpoint=http://minio:9000&disableSSL=true", wantBucket: "bucket",
-			want: S3Options{Endpoint: "http://minio:9000", RequestChecksum: "when_required"},
+			want: s3store.Options{Endpoint: "http://minio:9000", RequestChecksum: "when_required"},
 		},
 		{
 			name: "disableSSL translated without endpoint",
 			give: "s3://bucket?disableSSL=true", wantBucket: "bucket",
-			want: S3Options{DisableHTTPS: true},
+			want: s3store.Options{DisableHTTPS: true},
 		},
 		{
 			name: "disableSSL false translated",
@@ -59,12 +61,12 @@ func TestParseBackendURLS3(t *testing.T) {
 		{
 			name: "bare endpoint gets https scheme",
 			give: "s3://bucket?endpoint=minio:9000", wantBucket: "bucket",
-			want: S3Options{Endpoint: "https://minio:9000", RequestChecksum: "when_required"},
+			want: s3store.Options{Endpoint: "https://minio:9000", RequestChecksum: "when_required"},
 		},
 		{
 			name: "bare endpoint with disableSSL gets http scheme",
 			give: "s3://bucket?endpoint=minio:9000&disableSSL=true&s3ForcePathStyle=true", wantBucket: "bucket",
-			want: S3Options{Endpoint: "http://minio:9000", DisableHTTPS: true, PathStyle: true, RequestChecksum: "when_required"},
+			want: s3store.Options{Endpoint: "http://minio:9000", DisableHTTPS: true, PathStyle: true, RequestChecksum: "when_required"},
 		},
 
 		// Path prefixes (spec §1.1).
@@ -72,7 +74,7 @@ func TestParseBackendURLS3(t *testing.T) {
 		{name: "path prefix with trailing slash", give: "s3://b/team/a/", wantBucket: "b", wantPrefix: "team/a/"},
 		{name: "root path", give: "s3://b/", wantBucket: "b"},
 		{name: "double leading slash", give: "s3://b//x", wantBucket: "b", wantPrefix: "x/"},
-		{name: "path prefix and region", give: "s3://my-bucket/team/a?region=eu-west-1", wantBucket: "my-bucket", wantPrefix: "team/a/", want: S3Options{Region: "eu-west-1"}},
+		{name: "path prefix and region", give: "s3://my-bucket/team/a?region=eu-west-1", wantBucket: "my-bucket", wantPrefix: "team/a/", want: s3store.Options{Region: "eu-west-1"}},
 		{name: "mux prefix in front of path", give: "s3://b/x?prefix=p/", wantBucket: "b", wantPrefix: "p/x/"},
 		{name: "mux prefix alone", give: "s3://b?prefix=p/", wantBucket: "b", wantPrefix: "p/"},
 		{name: "mux prefix gets no slash", give: "s3://b?prefix=p", wantBucket: "b", wantPrefix: "p"},
@@ -82,15 +84,15 @@ func TestParseBackendURLS3(t *testing.T) {
 			name:       "client settings",
 			give:       "s3://b?region=us-east-2&profile=ops&role=arn:aws:iam::111122223333:role/r&accelerate=true&dualstack=1&fips=T&anonymous=true&response_checksum_validation=when_required",
 			wantBucket: "b",
-			want: S3Options{Region: "us-east-2", Profile: "ops", Role: "arn:aws:iam::111122223333:role/r",
+			want: s3store.Options{Region: "us-east-2", Profile: "ops", Role: "arn:aws:iam::111122223333:role/r",
 				Accelerate: true, DualStack: true, FIPS: true, Anonymous: true, ResponseChecksum: "when_required"},
 		},
-		{name: "use_path_style", give: "s3://b?use_path_style=true", wantBucket: "b", want: S3Options{PathStyle: true}},
+		{name: "use_path_style", give: "s3://b?use_path_style=true", wantBucket: "b", want: s3store.Options{PathStyle: true}},
 		{name: "hostname_immutable", give: "s3://b?endpoint=https://h&hostname_immutable=true", wantBucket: "b",
-			want: S3Options{Endpoint: "https://h", PathStyle: true, RequestChecksum: "when_required"}},
-		{name: "disable_https", give: "s3://b?disable_https=true", wantBucket: "b", want: S3Options{DisableHTTPS: true}},
+			want: s3store.Options{Endpoint: "https://h", PathStyle: true, RequestChecksum: "when_required"}},
+		{name: "disable_https", give: "s3://b?disable_https=true", wantBucket: "b", want: s3store.Options{DisableHTTPS: true}},
 		{name: "disable_https with bare endpoint", give: "s3://b?endpoint=minio:9000&disable_https=true", wantBucket: "b",
-			want: S3Options{Endpoint: "http://minio:9000", DisableHTTPS: true, RequestChecksum: "when_required"}},
+			want: s3store.Options{Endpoint: "http://minio:9000", DisableHTTPS: true, RequestChecksum: "when_required"}},
 		{name: "write-only parameters ignored", give: "s3://b?ssetype=aws:kms&kmskeyid=k&rate_limiter_capacity=10", wantBucket: "b"},
 	}
 	for _, tt := range tests {
@@ -99,12 +101,14 @@ func TestParseBackendURLS3(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseBackendURL(%q): %v", tt.give, err)
 			}
-			if u.Scheme != "s3" || u.Raw != tt.give || u.Bucket != tt.wantBucket || u.Prefix != tt.wantPrefix || u.Dir != "" {
-				t.Errorf("ParseBackendURL(%q) = scheme %q raw %q bucket %q prefix %q dir %q; want s3, bucket %q prefix %q",
-					tt.give, u.Scheme, u.Raw, u.Bucket, u.Prefix, u.Dir, tt.wantBucket, tt.wantPrefix)
+			if u.Scheme != "s3" || u.Raw != tt.give || u.S3.Bucket != tt.wantBucket || u.S3.Prefix != tt.wantPrefix || u.Dir != "" || u.Prefix != "" {
+				t.Errorf("ParseBackendURL(%q) = scheme %q raw %q bucket %q prefix %q dir %q file prefix %q; want s3, bucket %q prefix %q",
+					tt.give, u.Scheme, u.Raw, u.S3.Bucket, u.S3.Prefix, u.Dir, u.Prefix, tt.wantBucket, tt.wantPrefix)
 			}
-			if u.S3 != tt.want {
-				t.Errorf("ParseBackendURL(%q).S3 =\n %+v\nwant\n %+v", tt.give, u.S3, tt.want)
+			want := tt.want
+			want.URL, want.Bucket, want.Prefix = tt.give, tt.wantBucket, tt.wantPrefix
+			if u.S3 != want {
+				t.Errorf("ParseBackendURL(%q).S3 =\n %+v\nwant\n %+v", tt.give, u.S3, want)
 			}
 		})
 	}

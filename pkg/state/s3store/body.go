@@ -1,4 +1,4 @@
-package state
+package s3store
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func rangeHeader(off, n int64) string {
 // fetches the body at most MaxAttempts times in all.
 type s3Body struct {
 	ctx context.Context
-	s   *S3Store
+	s   *s3Store
 	key string
 	off int64 // first byte asked for
 	n   int64 // bytes asked for; < 0: to the end

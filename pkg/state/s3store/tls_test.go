@@ -1,4 +1,4 @@
-package state
+package s3store
 
 import (
 	"crypto/ecdsa"

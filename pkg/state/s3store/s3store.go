@@ -1,4 +1,7 @@
-package state
+// Package s3store is the store.Store of an s3:// backend: an S3 bucket,
+// read with GET, HEAD and LIST requests only, under deadlines and bounded
+// retries, with errors that say what to do.
+package s3store
 
 import (
 	"context"
@@ -15,41 +18,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
-// S3Store is a Store over an S3 bucket, read with GET and HEAD requests only.
-// Every request runs under the deadlines and the retry bounds of its
-// S3StoreOptions.
-type S3Store struct {
+// s3Store is a store.Store over an S3 bucket. Every request runs under the
+// deadlines and the retry bounds of its Options.
+type s3Store struct {
 	client  *s3.Client
 	bucket  string
 	prefix  string
-	opts    S3StoreOptions
+	opts    Options
 	retryer aws.Retryer
 	errs    s3Errors
 }
 
-// NewS3Store opens the bucket an s3:// URL names with DefaultS3StoreOptions;
-// see NewS3StoreWithOptions.
-func NewS3Store(ctx context.Context, u *BackendURL) (*S3Store, error) {
-	return NewS3StoreWithOptions(ctx, u, S3StoreOptions{})
-}
-
-// NewS3StoreWithOptions opens the bucket an s3:// URL names, configuring the
-// client from the URL's parameters and then the standard AWS chain
-// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3, shared config files…), with
-// the deadlines and retry bounds of opts (zero fields take their defaults).
-// When no region is configured anywhere, it asks the bucket for its region.
-func NewS3StoreWithOptions(ctx context.Context, u *BackendURL, sopts S3StoreOptions) (*S3Store, error) {
-	sopts = sopts.withDefaults()
-	o := u.S3
+// New opens the bucket opts names, configuring the client from opts and
+// then the standard AWS chain (AWS_PROFILE, AWS_REGION,
+// AWS_ENDPOINT_URL_S3, shared config files…). When no region is configured
+// anywhere, it asks the bucket for its region. Missing or unusable
+// credentials are an error wrapping store.ErrAccessDenied.
+func New(ctx context.Context, o Options) (store.Store, error) {
+	o = o.withDefaults()
 	opts := []func(*config.LoadOptions) error{
 		// The SDK's own log lines ("WARN Response has no supported
 		// checksum") must never reach the user's terminal.
 		config.WithLogger(logging.Nop{}),
 		config.WithClientLogMode(0),
-		config.WithHTTPClient(sopts.httpClient()),
-		config.WithRetryer(sopts.retryer),
+		config.WithHTTPClient(o.httpClient()),
+		config.WithRetryer(o.retryer),
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
@@ -69,9 +66,13 @@ func NewS3StoreWithOptions(ctx context.Context, u *BackendURL, sopts S3StoreOpti
 	case "when_supported":
 		opts = append(opts, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenSupported))
 	}
+	name := o.URL
+	if name == "" {
+		name = "s3://" + o.Bucket + "/" + o.Prefix
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration for %s: %w", u.Raw, err)
+		return nil, fmt.Errorf("loading AWS configuration for %s: %w", name, err)
 	}
 	if o.Anonymous {
 		cfg.Credentials = aws.AnonymousCredentials{}
@@ -80,10 +81,10 @@ func NewS3StoreWithOptions(ctx context.Context, u *BackendURL, sopts S3StoreOpti
 			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.Role))
 		}
 		if cfg.Credentials == nil {
-			return nil, fmt.Errorf("%w: no AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL", ErrAccessDenied, u.Raw)
+			return nil, fmt.Errorf("%w: no AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL", store.ErrAccessDenied, name)
 		}
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			return nil, fmt.Errorf("%w: no usable AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL (%v)", ErrAccessDenied, u.Raw, err)
+			return nil, fmt.Errorf("%w: no usable AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL (%v)", store.ErrAccessDenied, name, err)
 		}
 	}
 	newClient := func(region string, anonymous bool) *s3.Client {
@@ -110,32 +111,32 @@ func NewS3StoreWithOptions(ctx context.Context, u *BackendURL, sopts S3StoreOpti
 			so.Logger = logging.Nop{}
 		})
 	}
-	errs := s3Errors{bucket: "s3://" + u.Bucket, endpoint: o.Endpoint, region: cfg.Region, opts: sopts}
+	errs := s3Errors{bucket: "s3://" + o.Bucket, endpoint: o.Endpoint, region: cfg.Region, opts: o}
 	region := cfg.Region
 	if region == "" {
 		// Unsigned, like the SDK's manager.GetBucketRegion: S3 names the
 		// bucket's region even when it refuses an anonymous request, while
 		// a request signed for the wrong region may get no answer at all.
-		region, err = bucketRegion(ctx, newClient("us-east-1", true), u, errs)
+		region, err = bucketRegion(ctx, newClient("us-east-1", true), o.Bucket, errs)
 		if err != nil {
 			return nil, err
 		}
 		errs.region = region
 	}
-	return &S3Store{
+	return &s3Store{
 		client:  newClient(region, false),
-		bucket:  u.Bucket,
-		prefix:  u.Prefix,
-		opts:    sopts,
-		retryer: sopts.retryer(),
+		bucket:  o.Bucket,
+		prefix:  o.Prefix,
+		opts:    o,
+		retryer: o.retryer(),
 		errs:    errs,
 	}, nil
 }
 
 // bucketRegion asks S3 where a bucket lives: the x-amz-bucket-region header
 // of a HeadBucket answer, which S3 sends even with a redirect or a refusal.
-func bucketRegion(ctx context.Context, c *s3.Client, u *BackendURL, errs s3Errors) (string, error) {
-	out, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(u.Bucket)})
+func bucketRegion(ctx context.Context, c *s3.Client, bucket string, errs s3Errors) (string, error) {
+	out, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if err == nil {
 		if out.BucketRegion != nil && *out.BucketRegion != "" {
 			return *out.BucketRegion, nil
@@ -148,16 +149,16 @@ func bucketRegion(ctx context.Context, c *s3.Client, u *BackendURL, errs s3Error
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("finding the region of bucket %s: %w; set AWS_REGION or add ?region= to the backend URL", u.Bucket, errs.wrap(ctx, err))
+	return "", fmt.Errorf("finding the region of bucket %s: %w; set AWS_REGION or add ?region= to the backend URL", bucket, errs.wrap(ctx, err))
 }
 
-// Location implements Store.
-func (s *S3Store) Location(key string) string {
+// Location implements store.Store.
+func (s *s3Store) Location(key string) string {
 	return "s3://" + s.bucket + "/" + s.prefix + key
 }
 
-// List implements Store.
-func (s *S3Store) List(ctx context.Context, prefix string, recursive bool, fn func(Object) error) error {
+// List implements store.Store.
+func (s *s3Store) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.prefix + prefix)}
 	if !recursive {
 		in.Delimiter = aws.String("/")
@@ -169,7 +170,7 @@ func (s *S3Store) List(ctx context.Context, prefix string, recursive bool, fn fu
 			return fmt.Errorf("listing %s: %w", s.Location(prefix), s.errs.wrap(ctx, err))
 		}
 		for _, o := range page.Contents {
-			obj := Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix), Size: aws.ToInt64(o.Size)}
+			obj := store.Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix), Size: aws.ToInt64(o.Size)}
 			if o.LastModified != nil {
 				obj.ModTime = *o.LastModified
 			}
@@ -181,13 +182,32 @@ func (s *S3Store) List(ctx context.Context, prefix string, recursive bool, fn fu
 	return nil
 }
 
-// ReadRange implements Store. It sends one GET: with no Range header for
+// Stat implements store.Store with one HEAD request.
+func (s *s3Store) Stat(ctx context.Context, key string) (store.Object, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
+	if err != nil {
+		var re *awshttp.ResponseError
+		if ctx.Err() == nil && errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound {
+			// A HEAD answer has no body to tell a missing key from a
+			// missing bucket; the bucket is checked by every listing.
+			return store.Object{}, fmt.Errorf("looking up %s: %w", s.Location(key), store.ErrNotFound)
+		}
+		return store.Object{}, fmt.Errorf("looking up %s: %w", s.Location(key), s.errs.wrap(ctx, err))
+	}
+	obj := store.Object{Key: key, Size: aws.ToInt64(out.ContentLength)}
+	if out.LastModified != nil {
+		obj.ModTime = *out.LastModified
+	}
+	return obj, nil
+}
+
+// ReadRange implements store.Store. It sends one GET: with no Range header for
 // the whole object (off 0, n < 0), "bytes=off-" to read from off to the end,
 // and "bytes=off-(off+n-1)" for n bytes. The reader it returns resumes a
 // transfer that breaks (connection reset, truncated body, no data for
 // IdleBodyTimeout) with a ranged GET from the offset reached, conditional on
 // the first response's ETag, fetching the body at most MaxAttempts times.
-func (s *S3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+func (s *s3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}

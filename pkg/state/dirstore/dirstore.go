@@ -1,4 +1,6 @@
-package state
+// Package dirstore is the store.Store of a file:// backend: a local
+// directory, as gocloud's fileblob writes it.
+package dirstore
 
 import (
 	"context"
@@ -11,51 +13,65 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
-// DirStore is a Store over a local directory: the root of a file:// backend.
-// It skips the ".attrs" sidecar files gocloud's fileblob writes next to each
-// object.
+// ErrSymlink marks a path inside a backend directory that is a symbolic
+// link, which the store does not follow.
+var ErrSymlink = errors.New("is a symbolic link, which stacksync does not follow inside a backend directory")
+
+// dirStore is a store.Store over a local directory: the root of a file://
+// backend. It skips the ".attrs" sidecar files gocloud's fileblob writes
+// next to each object.
 //
 // It follows no symbolic link inside the root (the root itself may be
 // one): a listing leaves linked files and directories out, as pulumi's own
-// listing (filepath.Walk) does for directories, and reading or listing
-// through a link is an error wrapping ErrSymlink. So every command sees the
-// same objects, and a backend directory written by others cannot make
-// stacksync read a file outside it. Only regular files are objects: a
+// listing (filepath.Walk) does for directories, and reading, looking up or
+// listing through a link is an error wrapping ErrSymlink. So every command
+// sees the same objects, and a backend directory written by others cannot
+// make stacksync read a file outside it. Only regular files are objects: a
 // FIFO, socket or device is never opened.
-type DirStore struct {
+type dirStore struct {
 	root string
 	// prefix is the fileblob prefix= parameter, joined into every key.
 	prefix string
 }
 
-// NewDirStore returns a store rooted at dir. The directory must exist.
-func NewDirStore(dir, prefix string) (*DirStore, error) {
+// New returns the store of the backend directory dir, whose keys all start
+// with prefix (fileblob's prefix= parameter; usually ""). The directory
+// must exist: a missing one is an error wrapping store.ErrNotFound.
+func New(dir, prefix string) (store.Store, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("backend directory %s: %w; check the file:// URL", dir, ErrNotFound)
+			return nil, fmt.Errorf("backend directory %s: %w; check the file:// URL", dir, store.ErrNotFound)
 		}
 		return nil, fmt.Errorf("backend directory %s: %w", dir, err)
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("backend %s is not a directory", dir)
 	}
-	return &DirStore{root: dir, prefix: prefix}, nil
+	return &dirStore{root: dir, prefix: prefix}, nil
 }
 
-func (s *DirStore) path(key string) string {
+func (s *dirStore) path(key string) string {
 	return filepath.Join(s.root, filepath.FromSlash(s.prefix+key))
 }
 
-// Location implements Store.
-func (s *DirStore) Location(key string) string { return s.path(key) }
+// Location implements store.Store.
+func (s *dirStore) Location(key string) string { return s.path(key) }
 
-// List implements Store.
-func (s *DirStore) List(ctx context.Context, prefix string, recursive bool, fn func(Object) error) error {
+// List implements store.Store. It reads the deepest directory the prefix
+// names in full (the parent of a prefix such as "p/dev.json") and keeps the
+// entries that start with the prefix. A prefix that reaches through a link,
+// by a directory of it or as a whole, is an error wrapping ErrSymlink;
+// links inside the directories listed are left out.
+func (s *dirStore) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	full := s.prefix + prefix
-	// Walk from the deepest directory the prefix names in full.
 	dirKey := full[:strings.LastIndex(full, "/")+1]
 	if err := s.noLinks(dirKey); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -63,7 +79,15 @@ func (s *DirStore) List(ctx context.Context, prefix string, recursive bool, fn f
 		}
 		return err
 	}
-	var objs []Object
+	if full != dirKey {
+		// The prefix may name a link itself: the stack file a listing of
+		// its variants looks for, say.
+		p := s.path(prefix)
+		if st, err := os.Lstat(p); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: %w", p, ErrSymlink)
+		}
+	}
+	var objs []store.Object
 	var walk func(rel string) error
 	walk = func(rel string) error {
 		if err := ctx.Err(); err != nil {
@@ -96,7 +120,7 @@ func (s *DirStore) List(ctx context.Context, prefix string, recursive bool, fn f
 			if !info.Mode().IsRegular() {
 				continue
 			}
-			objs = append(objs, Object{Key: strings.TrimPrefix(key, s.prefix), Size: info.Size(), ModTime: info.ModTime()})
+			objs = append(objs, store.Object{Key: strings.TrimPrefix(key, s.prefix), Size: info.Size(), ModTime: info.ModTime()})
 		}
 		return nil
 	}
@@ -114,7 +138,7 @@ func (s *DirStore) List(ctx context.Context, prefix string, recursive bool, fn f
 
 // noLinks checks that no component of key below the root is a symbolic
 // link. It returns an error wrapping fs.ErrNotExist when one is missing.
-func (s *DirStore) noLinks(key string) error {
+func (s *dirStore) noLinks(key string) error {
 	rel := strings.Trim(key, "/")
 	if rel == "" {
 		return nil
@@ -133,41 +157,39 @@ func (s *DirStore) noLinks(key string) error {
 	return nil
 }
 
-// Stat returns the object at key. A missing object, or anything but a
-// regular file, is an error wrapping ErrNotFound; a link, ErrSymlink.
-// Backend.Find uses it to look up a stack's few candidate keys without
-// listing its whole project directory.
-func (s *DirStore) Stat(ctx context.Context, key string) (Object, error) {
+// Stat implements store.Store. A missing object, or anything but a regular
+// file, is an error wrapping store.ErrNotFound; a link, ErrSymlink.
+func (s *dirStore) Stat(ctx context.Context, key string) (store.Object, error) {
 	if err := ctx.Err(); err != nil {
-		return Object{}, err
+		return store.Object{}, err
 	}
 	if strings.HasSuffix(key, ".attrs") {
-		return Object{}, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+		return store.Object{}, fmt.Errorf("%s: %w", s.path(key), store.ErrNotFound)
 	}
 	if err := s.noLinks(s.prefix + key); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return Object{}, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+			return store.Object{}, fmt.Errorf("%s: %w", s.path(key), store.ErrNotFound)
 		}
-		return Object{}, err
+		return store.Object{}, err
 	}
 	st, err := os.Lstat(s.path(key))
 	if err != nil {
-		return Object{}, fmt.Errorf("%s: %w", s.path(key), err)
+		return store.Object{}, fmt.Errorf("%s: %w", s.path(key), err)
 	}
 	if !st.Mode().IsRegular() {
-		return Object{}, fmt.Errorf("%s is not a regular file: %w", s.path(key), ErrNotFound)
+		return store.Object{}, fmt.Errorf("%s is not a regular file: %w", s.path(key), store.ErrNotFound)
 	}
-	return Object{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
+	return store.Object{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
 
-// ReadRange implements Store.
-func (s *DirStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+// ReadRange implements store.Store.
+func (s *dirStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := s.noLinks(s.prefix + key); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+			return nil, fmt.Errorf("%s: %w", s.path(key), store.ErrNotFound)
 		}
 		return nil, err
 	}
@@ -176,7 +198,7 @@ func (s *DirStore) ReadRange(ctx context.Context, key string, off, n int64) (io.
 	f, err := os.OpenFile(s.path(key), os.O_RDONLY|syscall.O_NONBLOCK|oNoFollow, 0)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%s: %w", s.path(key), ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", s.path(key), store.ErrNotFound)
 	case errors.Is(err, syscall.ELOOP):
 		return nil, fmt.Errorf("%s: %w", s.path(key), ErrSymlink)
 	case err != nil:
@@ -184,7 +206,7 @@ func (s *DirStore) ReadRange(ctx context.Context, key string, off, n int64) (io.
 	}
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file: %w", s.path(key), ErrNotFound)
+		return nil, fmt.Errorf("%s is not a regular file: %w", s.path(key), store.ErrNotFound)
 	}
 	if off > 0 {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {

@@ -1,4 +1,4 @@
-package state
+package s3store
 
 import (
 	"net"
@@ -10,48 +10,78 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
-// Defaults of S3StoreOptions, chosen for an unattended CI job: a healthy S3
-// endpoint answers a GET or a listing in tens of milliseconds, so each
-// deadline is two orders of magnitude above that, and a hung or black-holed
-// endpoint fails the job in about half a minute instead of stalling it until
-// the runner's own timeout.
+// Defaults of the deadlines and retry bounds of Options, chosen for an
+// unattended CI job: a healthy S3 endpoint answers a GET or a listing in
+// tens of milliseconds, so each deadline is two orders of magnitude above
+// that, and a hung or black-holed endpoint fails the job in about half a
+// minute instead of stalling it until the runner's own timeout.
 const (
-	// DefaultS3ConnectTimeout bounds opening a TCP connection to the
+	// DefaultConnectTimeout bounds opening a TCP connection to the
 	// endpoint. It leaves room for two SYN retransmissions (at 1 s and 3 s)
 	// on a lossy network.
-	DefaultS3ConnectTimeout = 10 * time.Second
-	// DefaultS3TLSHandshakeTimeout bounds the TLS handshake, as Go's and the
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultTLSHandshakeTimeout bounds the TLS handshake, as Go's and the
 	// AWS SDK's own default transports do.
-	DefaultS3TLSHandshakeTimeout = 10 * time.Second
-	// DefaultS3ResponseHeaderTimeout bounds the wait for the response
+	DefaultTLSHandshakeTimeout = 10 * time.Second
+	// DefaultResponseHeaderTimeout bounds the wait for the response
 	// headers once the request is sent: what a server that accepts the
 	// connection and never answers runs into.
-	DefaultS3ResponseHeaderTimeout = 10 * time.Second
-	// DefaultS3IdleBodyTimeout aborts a read of a response body that makes
+	DefaultResponseHeaderTimeout = 10 * time.Second
+	// DefaultIdleBodyTimeout aborts a read of a response body that makes
 	// no progress for this long. It resets on every byte received, so a
 	// slow but moving transfer of a large checkpoint never trips it.
-	DefaultS3IdleBodyTimeout = 20 * time.Second
-	// DefaultS3MaxAttempts is the number of attempts of one request (the
+	DefaultIdleBodyTimeout = 20 * time.Second
+	// DefaultMaxAttempts is the number of attempts of one request (the
 	// AWS SDK standard retryer's default), and also the number of times
 	// one object body is fetched when its transfer breaks.
-	DefaultS3MaxAttempts = 3
-	// DefaultS3MaxBackoff caps the delay between two attempts. With three
+	DefaultMaxAttempts = 3
+	// DefaultMaxBackoff caps the delay between two attempts. With three
 	// attempts the standard retryer's jittered backoff stays below it
 	// anyway (at most 50 ms then 100 ms after a 5xx or a connection error,
 	// 1 s then 2 s after throttling); the cap keeps a larger MaxAttempts
 	// bounded too.
-	DefaultS3MaxBackoff = 5 * time.Second
+	DefaultMaxBackoff = 5 * time.Second
 )
 
-// S3StoreOptions are the deadlines and retry bounds of an S3Store's client.
-// A zero field takes its Default constant.
+// Options configure a store: the bucket and the client settings an s3://
+// backend URL carries (after Pulumi's rewrites of its legacy parameters),
+// then the deadlines, retry bounds and CA bundle of its client. Beyond the
+// URL's settings, the client takes the standard AWS chain (AWS_PROFILE,
+// AWS_REGION, AWS_ENDPOINT_URL_S3, shared config files…). A zero deadline
+// or bound takes its Default constant.
 //
 // With the defaults, an endpoint that accepts connections and never answers
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
-// backoffs: 30 s to 30.15 s (see HangBound). A body that stops sending
-// mid-transfer fails after MaxAttempts × IdleBodyTimeout (60 s) of silence
-// in all, as each fetch of the rest waits IdleBodyTimeout.
-type S3StoreOptions struct {
+// backoffs: 30 s to 30.15 s. A body that stops sending mid-transfer fails
+// after MaxAttempts × IdleBodyTimeout (60 s) of silence in all, as each
+// fetch of the rest waits IdleBodyTimeout.
+type Options struct {
+	// URL is the backend URL the options come from, which messages about
+	// the AWS configuration and credentials name; "" names
+	// s3://<Bucket>/<Prefix>.
+	URL string
+	// Bucket is the bucket holding the backend.
+	Bucket string
+	// Prefix is put in front of every key: the mux's prefix= parameter
+	// followed by the URL path, as gocloud and Pulumi compute it. It is ""
+	// or ends in "/" (unless prefix= itself does not).
+	Prefix string
+
+	Region       string
+	Endpoint     string // with scheme, as the SDK's BaseEndpoint
+	Profile      string
+	Role         string
+	PathStyle    bool
+	Accelerate   bool
+	DualStack    bool
+	FIPS         bool
+	Anonymous    bool
+	DisableHTTPS bool
+	// RequestChecksum and ResponseChecksum are "when_supported",
+	// "when_required" or "".
+	RequestChecksum  string
+	ResponseChecksum string
+
 	// ConnectTimeout bounds dialing the endpoint.
 	ConnectTimeout time.Duration
 	// TLSHandshakeTimeout bounds the TLS handshake.
@@ -65,7 +95,8 @@ type S3StoreOptions struct {
 	// MaxAttempts bounds the attempts of one request under the AWS SDK's
 	// standard retryer (throttling, 5xx and connection errors are retried
 	// with jittered exponential backoff), and the fetches of one object
-	// body that breaks mid-transfer (see S3Store.ReadRange).
+	// body that breaks mid-transfer (each resumes, with a ranged GET
+	// conditional on the first ETag, from the offset reached).
 	MaxAttempts int
 	// MaxBackoff caps the delay between two attempts.
 	MaxBackoff time.Duration
@@ -77,34 +108,29 @@ type S3StoreOptions struct {
 	CABundle string
 }
 
-// DefaultS3StoreOptions returns the options NewS3Store uses.
-func DefaultS3StoreOptions() S3StoreOptions {
-	return S3StoreOptions{}.withDefaults()
-}
-
 // withDefaults fills the zero fields with their defaults.
-func (o S3StoreOptions) withDefaults() S3StoreOptions {
+func (o Options) withDefaults() Options {
 	set := func(d *time.Duration, def time.Duration) {
 		if *d <= 0 {
 			*d = def
 		}
 	}
-	set(&o.ConnectTimeout, DefaultS3ConnectTimeout)
-	set(&o.TLSHandshakeTimeout, DefaultS3TLSHandshakeTimeout)
-	set(&o.ResponseHeaderTimeout, DefaultS3ResponseHeaderTimeout)
-	set(&o.IdleBodyTimeout, DefaultS3IdleBodyTimeout)
-	set(&o.MaxBackoff, DefaultS3MaxBackoff)
+	set(&o.ConnectTimeout, DefaultConnectTimeout)
+	set(&o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	set(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
+	set(&o.IdleBodyTimeout, DefaultIdleBodyTimeout)
+	set(&o.MaxBackoff, DefaultMaxBackoff)
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultS3MaxAttempts
+		o.MaxAttempts = DefaultMaxAttempts
 	}
 	return o
 }
 
-// HangBound is the longest one request to an endpoint that accepts the
+// hangBound is the longest one request to an endpoint that accepts the
 // connection and never answers can take before it fails: every attempt
 // waits ResponseHeaderTimeout, and the standard retryer waits at most
 // 50 ms × 2^(i-1) before retry i of a connection error.
-func (o S3StoreOptions) HangBound() time.Duration {
+func (o Options) hangBound() time.Duration {
 	o = o.withDefaults()
 	d := time.Duration(o.MaxAttempts) * o.ResponseHeaderTimeout
 	for i := 1; i < o.MaxAttempts; i++ {
@@ -115,11 +141,11 @@ func (o S3StoreOptions) HangBound() time.Duration {
 
 // HTTPClient returns an SDK HTTP client with the options' deadlines (zero
 // fields take their defaults) and CA bundle, read at the first TLS
-// handshake, for the job's other AWS clients: KMS and STS in pkg/secrets.
-func (o S3StoreOptions) HTTPClient() aws.HTTPClient { return o.withDefaults().httpClient() }
+// handshake, for a job's other AWS clients, such as KMS and STS.
+func (o Options) HTTPClient() aws.HTTPClient { return o.withDefaults().httpClient() }
 
 // httpClient returns the SDK HTTP client that enforces the deadlines.
-func (o S3StoreOptions) httpClient() *awshttp.BuildableClient {
+func (o Options) httpClient() *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
 			d.Timeout = o.ConnectTimeout
@@ -135,7 +161,7 @@ func (o S3StoreOptions) httpClient() *awshttp.BuildableClient {
 }
 
 // retryer returns the AWS SDK standard retryer bounded by the options.
-func (o S3StoreOptions) retryer() aws.Retryer {
+func (o Options) retryer() aws.Retryer {
 	return retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = o.MaxAttempts
 		so.MaxBackoff = o.MaxBackoff

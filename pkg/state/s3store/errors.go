@@ -1,4 +1,4 @@
-package state
+package s3store
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
 // s3Errors turns the AWS SDK's errors into short messages that say what to
@@ -20,7 +22,7 @@ type s3Errors struct {
 	bucket   string // "s3://bucket", for messages
 	endpoint string // the URL's endpoint, or "" for AWS
 	region   string // the region requests are signed for, or ""
-	opts     S3StoreOptions
+	opts     Options
 }
 
 // s3Error is a short message for an SDK error. It unwraps to a sentinel
@@ -80,22 +82,22 @@ func (m s3Errors) wrap(ctx context.Context, err error) error {
 	switch {
 	case code == "XAdminUserNotFound" || code == "InvalidAccessKeyId":
 		// versitygw answers an unknown key id with a 404.
-		return short(ErrAccessDenied, "%v (%s) on %s: the server knows no such access key id; check AWS_ACCESS_KEY_ID, AWS_PROFILE or ?profile= in the backend URL", ErrAccessDenied, code, m.bucket)
+		return short(store.ErrAccessDenied, "%v (%s) on %s: the server knows no such access key id; check AWS_ACCESS_KEY_ID, AWS_PROFILE or ?profile= in the backend URL", store.ErrAccessDenied, code, m.bucket)
 	case code == "SignatureDoesNotMatch":
-		return short(ErrAccessDenied, "%v (%s) on %s: the secret access key does not match the access key id; check AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ?profile= in the backend URL", ErrAccessDenied, code, m.bucket)
+		return short(store.ErrAccessDenied, "%v (%s) on %s: the secret access key does not match the access key id; check AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ?profile= in the backend URL", store.ErrAccessDenied, code, m.bucket)
 	case code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException" || status == http.StatusMovedPermanently:
 		return short(nil, "%s", m.wrongRegion(header, msg))
 	case code == "NoSuchBucket" || code == "NotFound": // NotFound: HeadBucket's 404
-		return short(ErrNotFound, "%v: bucket %s does not exist; check the backend URL", ErrNotFound, m.bucket)
+		return short(store.ErrNotFound, "%v: bucket %s does not exist; check the backend URL", store.ErrNotFound, m.bucket)
 	case code == "NoSuchKey" || (status == http.StatusNotFound && code != ""):
-		return short(ErrNotFound, "%v: %s", ErrNotFound, code)
+		return short(store.ErrNotFound, "%v: %s", store.ErrNotFound, code)
 	case status == http.StatusNotFound:
-		return short(ErrNotFound, "%v: bucket %s does not exist or is not reachable; check the backend URL", ErrNotFound, m.bucket)
+		return short(store.ErrNotFound, "%v: bucket %s does not exist or is not reachable; check the backend URL", store.ErrNotFound, m.bucket)
 	case code == "AccessDenied" || status == http.StatusForbidden:
 		if code == "" {
 			code = "AccessDenied"
 		}
-		return short(ErrAccessDenied, "%v (%s) on %s: check the AWS credentials and the bucket policy", ErrAccessDenied, code, m.bucket)
+		return short(store.ErrAccessDenied, "%v (%s) on %s: check the AWS credentials and the bucket policy", store.ErrAccessDenied, code, m.bucket)
 	case status >= 500:
 		return short(nil, "S3 endpoint %s answered %d %s for %s%s; the service is failing or throttling, try again later", m.endpointName(err), status, code, m.bucket, m.attempts(err))
 	}
