@@ -69,6 +69,8 @@ func hint(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, state.ErrNoBackendURL):
+		return hinted{err, "pass --backend URL or set PULUMI_BACKEND_URL"}
 	case errors.Is(err, settings.ErrNoProject):
 		return hinted{err, "run stacksync from the project directory or pass -C <project dir>"}
 	case errors.Is(err, restore.ErrOtherProject):

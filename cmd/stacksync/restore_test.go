@@ -378,6 +378,18 @@ func TestRestoreNoProjectHint(t *testing.T) {
 	}
 }
 
+// With no backend named anywhere, the CLI names its flag; the library's
+// error names pulumi's variable and login only.
+func TestNoBackendHint(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": cloudCheckpoint("dev")})
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, home: t.TempDir(), cwd: f.project}
+	code := run(context.Background(), []string{"ls"}, e)
+	if code != exitError || !strings.Contains(errb.String(), "no backend URL: PULUMI_BACKEND_URL is not set") || !strings.HasSuffix(errb.String(), "; pass --backend URL or set PULUMI_BACKEND_URL\n") {
+		t.Errorf("exit %d, stderr %q; want 1 and the hint naming --backend", code, errb.String())
+	}
+}
+
 // --dry-run shows the provider lines but never a line holding config,
 // even when the whole file is one line of JSON.
 func TestDryRunHidesConfig(t *testing.T) {

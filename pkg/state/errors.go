@@ -13,6 +13,9 @@ import (
 // errors (store.ErrNotFound, store.ErrAccessDenied, dirstore.ErrSymlink)
 // reach callers wrapped the same way.
 var (
+	// ErrNoBackendURL marks a backend that neither the caller, nor
+	// PULUMI_BACKEND_URL, nor the project, nor pulumi login names.
+	ErrNoBackendURL = errors.New("no backend URL")
 	// ErrInvalidURL marks a backend URL stacksync cannot use.
 	ErrInvalidURL = errors.New("invalid backend URL")
 	// ErrInvalidName marks a project or stack name Pulumi would not accept,

@@ -253,14 +253,14 @@ func ResolveBackendURL(flag, projectURL string, getenv func(string) string, home
 	}
 	if dir == "" {
 		if home == "" {
-			return "", "", errors.New("no backend URL: pass --backend or set PULUMI_BACKEND_URL")
+			return "", "", fmt.Errorf("%w: PULUMI_BACKEND_URL is not set, and there is no home directory for pulumi login's credentials.json", ErrNoBackendURL)
 		}
 		dir = filepath.Join(home, ".pulumi")
 	}
 	file := filepath.Join(dir, "credentials.json")
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", "", errors.New("no backend URL: pass --backend, set PULUMI_BACKEND_URL, or run pulumi login")
+		return "", "", fmt.Errorf("%w: PULUMI_BACKEND_URL is not set, and there is no %s (run pulumi login)", ErrNoBackendURL, file)
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("reading %s: %w", file, err)
@@ -270,13 +270,13 @@ func ResolveBackendURL(flag, projectURL string, getenv func(string) string, home
 		Secure  json.RawMessage `json:"$pulumiSecureStore"`
 	}
 	if err := json.Unmarshal(data, &creds); err != nil {
-		return "", "", fmt.Errorf("reading %s: %v; pass --backend or set PULUMI_BACKEND_URL", file, err)
+		return "", "", fmt.Errorf("%w: reading %s: %v", ErrNoBackendURL, file, err)
 	}
 	if len(creds.Secure) > 0 {
-		return "", "", fmt.Errorf("%s is encrypted by pulumi's credential store; pass --backend or set PULUMI_BACKEND_URL", file)
+		return "", "", fmt.Errorf("%w: %s is encrypted by pulumi's credential store", ErrNoBackendURL, file)
 	}
 	if creds.Current == "" {
-		return "", "", fmt.Errorf("%s names no current backend; pass --backend, set PULUMI_BACKEND_URL, or run pulumi login", file)
+		return "", "", fmt.Errorf("%w: %s names no current backend (run pulumi login)", ErrNoBackendURL, file)
 	}
 	return creds.Current, SourceCredentials, nil
 }
