@@ -16,6 +16,7 @@ type yamlFields struct {
 	EncryptionSalt  string `yaml:"encryptionsalt"`
 }
 
+// readFieldsYAML implements ReadFields for YAML.
 func readFieldsYAML(data []byte) (Fields, error) {
 	var f yamlFields
 	if err := yaml.Unmarshal(data, &f); err != nil {
@@ -24,6 +25,7 @@ func readFieldsYAML(data []byte) (Fields, error) {
 	return Fields(f), nil
 }
 
+// secureValuesYAML implements SecureValues for YAML.
 func secureValuesYAML(data []byte) (int, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
