@@ -15,6 +15,9 @@ import (
 // after it, so untouched entries are copied byte for byte. The pieces are
 // slices of the file, and values are walked token by token rather than
 // decoded, so a large file costs little more than its own bytes.
+//
+// The parse is here; json_secure.go counts secure values as it goes,
+// json_apply.go writes the edited file and json_check.go checks it.
 
 // jsonEntry is one top-level member of a JSON object and the text around it.
 type jsonEntry struct {
@@ -37,6 +40,7 @@ type jsonDoc struct {
 	secure  int // secure values under config
 }
 
+// isJSONSpace reports whether c is JSON whitespace.
 func isJSONSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }
@@ -109,15 +113,11 @@ func parseJSON(data []byte) (*jsonDoc, error) {
 			return nil, fmt.Errorf("duplicate top-level key %q", name)
 		}
 		seen[name] = true
-		for j, k := range fieldKeys {
-			// encoding/json, which Pulumi reads these files with, matches
-			// keys to fields without regard to case.
-			if strings.EqualFold(name, k) {
-				if d.fields[j] >= 0 {
-					return nil, fmt.Errorf("duplicate top-level key %q", k)
-				}
-				d.fields[j] = len(d.entries)
+		if j := fieldIndexJSON(name); j >= 0 {
+			if d.fields[j] >= 0 {
+				return nil, fmt.Errorf("duplicate top-level key %q", fieldKeys[j])
 			}
+			d.fields[j] = len(d.entries)
 		}
 		if name == "config" {
 			d.secure = secure
@@ -153,6 +153,7 @@ func (d *jsonDoc) state(i int) fieldState {
 	return fieldState{present: true}
 }
 
+// states implements settingsDoc.
 func (d *jsonDoc) states() (s [3]fieldState) {
 	for i := range s {
 		s[i] = d.state(i)
@@ -160,229 +161,16 @@ func (d *jsonDoc) states() (s [3]fieldState) {
 	return s
 }
 
+// secureValues implements settingsDoc: it counts the secure values under
+// config.
 func (d *jsonDoc) secureValues() int {
 	return d.secure
 }
 
-// walkJSONConfig is walkJSON for the value of config, whose own keys are
-// config keys: config itself is never a secure value, nor is anything but
-// an object a config.
-func walkJSONConfig(dec *json.Decoder) (secure int, str bool, err error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return 0, false, err
-	}
-	switch tok {
-	case json.Delim('{'):
-		for dec.More() {
-			if _, err := dec.Token(); err != nil {
-				return 0, false, err
-			}
-			n, _, err := walkJSON(dec)
-			if err != nil {
-				return 0, false, err
-			}
-			secure += n
-		}
-		_, err = dec.Token()
-		return secure, false, err
-	case json.Delim('['):
-		for dec.More() {
-			if _, _, err := walkJSON(dec); err != nil {
-				return 0, false, err
-			}
-		}
-		_, err = dec.Token()
-		return 0, false, err
-	}
-	_, str = tok.(string)
-	return 0, str, nil
-}
-
-// walkJSON reads one value from dec, token by token, and returns the
-// number of secure values in it, as Pulumi recognises them (an object whose
-// only key is secure, holding a string; with duplicate keys the last one
-// counts, as encoding/json decodes them), and whether it is a string.
-func walkJSON(dec *json.Decoder) (secure int, str bool, err error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return 0, false, err
-	}
-	switch tok {
-	case json.Delim('{'):
-		keys, onlySecure, secureStr := 0, true, false
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return 0, false, err
-			}
-			n, isStr, err := walkJSON(dec)
-			if err != nil {
-				return 0, false, err
-			}
-			keys++
-			secure += n
-			if k == "secure" {
-				secureStr = isStr
-			} else {
-				onlySecure = false
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return 0, false, err
-		}
-		if keys > 0 && onlySecure && secureStr {
-			return 1, false, nil
-		}
-		return secure, false, nil
-	case json.Delim('['):
-		for dec.More() {
-			n, _, err := walkJSON(dec)
-			if err != nil {
-				return 0, false, err
-			}
-			secure += n
-		}
-		_, err := dec.Token()
-		return secure, false, err
-	}
-	_, str = tok.(string)
-	return 0, str, nil
-}
-
-// jsonString encodes s as Pulumi's JSON encoder does (HTML characters
-// escaped).
-func jsonString(s string) []byte {
-	b, _ := json.Marshal(s)
-	return b
-}
-
-func (d *jsonDoc) render() []byte {
-	n := len(d.head) + len(d.tail) + len(d.foot)
-	for _, e := range d.entries {
-		n += 1 + len(e.pre) + len(e.key) + len(e.sep) + len(e.val) + len(e.post)
-	}
-	b := make([]byte, 0, n)
-	b = append(b, d.head...)
-	for i, e := range d.entries {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		for _, part := range [][]byte{e.pre, e.key, e.sep, e.val, e.post} {
-			b = append(b, part...)
-		}
-	}
-	b = append(b, d.tail...)
-	return append(b, d.foot...)
-}
-
-// apply implements settingsDoc.
-func (d *jsonDoc) apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, error) {
-
-	// A new object is written the way Pulumi writes one: four-space indent.
-	pre, sep := []byte("\n    "), []byte(": ")
-	if d.empty {
-		d.head, d.tail, d.foot = []byte("{"), []byte("\n"), []byte("}\n")
-	} else if len(d.entries) > 0 {
-		pre, sep = d.entries[0].pre, d.entries[0].sep
-	} else if !bytes.Contains(d.tail, []byte("\n")) {
-		d.tail = []byte("\n")
-	}
-	newEntry := func(i int, like *jsonEntry) jsonEntry {
-		e := jsonEntry{pre: pre, key: jsonString(fieldKeys[i]), sep: sep, val: jsonString(want[i]), name: fieldKeys[i]}
-		if like != nil {
-			e.pre, e.sep = like.pre, like.sep
-		}
-		return e
-	}
-	anchors := placeInserts(ops, d.fields)
-	before := map[int][]jsonEntry{}
-	after := map[int][]jsonEntry{}
-	var top []jsonEntry
-	for i, o := range ops {
-		if o != opInsert {
-			continue
-		}
-		a := anchors[i]
-		switch {
-		case len(d.entries) == 0:
-			top = append(top, newEntry(i, nil))
-		case a.after:
-			after[a.entry] = append(after[a.entry], newEntry(i, &d.entries[a.entry]))
-		default:
-			before[a.entry] = append(before[a.entry], newEntry(i, &d.entries[a.entry]))
-		}
-	}
-	out := top
-	for k, e := range d.entries {
-		out = append(out, before[k]...)
-		keep := true
-		for i, o := range ops {
-			if d.fields[i] != k {
-				continue
-			}
-			switch o {
-			case opReplace:
-				e.val = jsonString(want[i])
-			case opRemove:
-				keep = false
-			}
-		}
-		if keep {
-			out = append(out, e)
-		}
-		out = append(out, after[k]...)
-	}
-	if n := len(out); n > 0 {
-		// The last member has no comma after it; its trailing space is the
-		// object's tail.
-		out[n-1].post = nil
-	}
-	orig := d.entries
-	d.entries = out
-	edited := d.render()
-	if err := checkJSONEdit(orig, edited, final(cur, want, ops)); err != nil {
-		return nil, err
-	}
-	return edited, nil
-}
-
-// checkJSONEdit parses the edited file and checks that it holds the wanted
-// fields and exactly the other members of the original.
-func checkJSONEdit(orig []jsonEntry, edited []byte, want [3]fieldState) error {
-	fail := func(why string) error {
-		return fmt.Errorf("cannot edit this file safely (%s); set the secrets provider fields by hand", why)
-	}
-	d, err := parseJSON(edited)
-	if err != nil {
-		return fail(err.Error())
-	}
-	if d.states() != want {
-		return fail("fields differ after the edit")
-	}
-	others := func(es []jsonEntry) []jsonEntry {
-		var out []jsonEntry
-		for _, e := range es {
-			if fieldIndex(e.name) < 0 {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	a, b := others(orig), others(d.entries)
-	if len(a) != len(b) {
-		return fail("other keys changed")
-	}
-	for i := range a {
-		if !bytes.Equal(a[i].key, b[i].key) || !bytes.Equal(a[i].sep, b[i].sep) || !bytes.Equal(a[i].val, b[i].val) {
-			return fail("other keys changed")
-		}
-	}
-	return nil
-}
-
-// fieldIndex returns the index of the field a JSON key names, or -1.
-func fieldIndex(name string) int {
+// fieldIndexJSON returns the index of the field a JSON key names, or -1:
+// encoding/json, which Pulumi reads these files with, matches keys to
+// fields without regard to case.
+func fieldIndexJSON(name string) int {
 	for j, k := range fieldKeys {
 		if strings.EqualFold(name, k) {
 			return j
@@ -391,6 +179,7 @@ func fieldIndex(name string) int {
 	return -1
 }
 
+// readFieldsJSON implements ReadFields for JSON.
 func readFieldsJSON(data []byte) (Fields, error) {
 	d, err := parseJSON(data)
 	if err != nil {
@@ -406,6 +195,7 @@ func readFieldsJSON(data []byte) (Fields, error) {
 	return fieldsFromArray(f), nil
 }
 
+// secureValuesJSON implements SecureValues for JSON.
 func secureValuesJSON(data []byte) (int, error) {
 	d, err := parseJSON(data)
 	if err != nil {
