@@ -93,39 +93,48 @@ const openFlags = os.O_RDONLY | syscall.O_NONBLOCK
 // names the file; a missing file is one that wraps [fs.ErrNotExist]. On an
 // error no bytes that were read are left in memory: they may be a secret.
 func Read(ctx context.Context, path string, limit Limit) ([]byte, error) {
+	data, _, err := ReadStat(ctx, path, limit)
+	return data, err
+}
+
+// ReadStat reads the file at path as [Read] does, and returns as well what
+// the stat of the opened file said of it, taken before the read.
+func ReadStat(ctx context.Context, path string, limit Limit) ([]byte, fs.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	// Stat first: a socket cannot even be opened, and a device is better
 	// never opened. A failed stat is left for the open to report, as
 	// os.ReadFile would.
 	if fi, err := os.Stat(path); err == nil {
 		if err := check(path, fi, limit); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	f, size, err := open(path, limit)
+	f, fi, err := open(path, limit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	data, err := read(ctx, f, size, limit)
+	data, err := read(ctx, f, fi.Size(), limit)
 	switch {
 	case errors.Is(err, errTooLarge):
-		return nil, &TooLargeError{Path: path, Limit: limit}
+		return nil, nil, &TooLargeError{Path: path, Limit: limit}
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	case err != nil:
+		return nil, nil, err
 	}
-	return data, err
+	return data, fi, nil
 }
 
 // open opens the regular file at path without blocking and returns its
-// size. It checks again what was opened, for a file swapped in since the
-// stat of Read.
-func open(path string, limit Limit) (*os.File, int64, error) {
+// stat. It checks again what was opened, for a file swapped in since the
+// stat of ReadStat.
+func open(path string, limit Limit) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	fi, err := f.Stat()
 	if err == nil {
@@ -133,9 +142,9 @@ func open(path string, limit Limit) (*os.File, int64, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return f, fi.Size(), nil
+	return f, fi, nil
 }
 
 // check refuses what fi says is not a regular file or is over the limit.
