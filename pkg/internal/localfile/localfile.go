@@ -78,7 +78,7 @@ func (e *NotRegularError) Kind() string {
 const chunk = 4 << 20
 
 // openFlags opens without blocking: a named pipe with no writer makes a
-// plain open wait forever, and the first SIGTERM with it. (Windows ignores
+// plain open wait forever, and the command's stop wait with it. (Windows ignores
 // O_NONBLOCK and has no named pipes among files; Stat refuses its pipes.)
 const openFlags = os.O_RDONLY | syscall.O_NONBLOCK
 
@@ -91,7 +91,8 @@ const openFlags = os.O_RDONLY | syscall.O_NONBLOCK
 //
 // Other errors are the [*fs.PathError] of the open or the read, which
 // names the file; a missing file is one that wraps [fs.ErrNotExist]. On an
-// error no bytes that were read are left in memory: they may be a secret.
+// error, and when the buffer grows, the bytes read so far are zeroed: they
+// may be a secret.
 func Read(ctx context.Context, path string, limit Limit) ([]byte, error) {
 	data, _, err := ReadStat(ctx, path, limit)
 	return data, err
