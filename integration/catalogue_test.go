@@ -440,6 +440,57 @@ func catRows(w *catWorld) []catRow {
 		c.write(t, ".pulumi/meta.yaml", b.Bytes())
 		c.write(t, catKey("dev", ""), w.checkpoint("dev"))
 	}
+	// Local inputs: a file stacksync reads besides the checkpoint, made
+	// hostile at path (in $ROOT, which no snapshot hashes, or $DIR).
+	fifo := func(t *testing.T, path string) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(path, 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	}
+	devZero := func(t *testing.T, path string) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/zero", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sparseGiB := func(t *testing.T, path string) {
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// passphraseStack is examples/'s passphrase stack staging, as the real
+	// pulumi wrote it, with its settings file, and the passphrase file
+	// $ROOT/passphrase made by hostile (none when nil).
+	passphraseStack := func(hostile func(*testing.T, string)) func(*testing.T, *catCase) {
+		return func(t *testing.T, c *catCase) {
+			main, err := harness.MainModuleDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.write(t, catKey("staging", ""), readFile(t, filepath.Join(main, "examples", "backend", filepath.FromSlash(catKey("staging", "")))))
+			c.write(t, "$DIR/Pulumi.staging.yaml", []byte("encryptionsalt: "+catSalt+"\nconfig:\n  demo:x: \"1\"\n"))
+			if hostile != nil {
+				hostile(t, filepath.Join(c.root, "passphrase"))
+			}
+		}
+	}
+	// credentials is the stack dev and a hostile credentials.json in
+	// $ROOT/pulumi-home, the PULUMI_HOME of the credentials rows.
+	credentials := func(hostile func(*testing.T, string)) func(*testing.T, *catCase) {
+		return func(t *testing.T, c *catCase) {
+			c.write(t, catKey("dev", ""), w.checkpoint("dev"))
+			hostile(t, filepath.Join(c.root, "pulumi-home", "credentials.json"))
+		}
+	}
+	verifyStaging := []string{"verify", "-C", "$DIR", "--backend", "file://$BDIR", "staging"}
 	noProvider := w.checkpoint("dev", `"secrets_providers":{"type":"cloud","state":{"url":"awskms://alias/pulumi_backend_software?region=us-east-1","encryptedkey":`, `"x":{"y":{"z":"","w":`)
 	return []catRow{{
 		// Issue row 1: decompression bombs.
@@ -751,6 +802,52 @@ func catRows(w *catWorld) []catRow {
 			}
 		},
 		args: catRestore("dev"), code: 1, want: "it is a named pipe (FIFO), not a regular file", within: 5 * time.Second,
+	}, {
+		// Local inputs besides the checkpoint: each is capped, none blocks
+		// (nor holds a SIGTERM with it), and each refusal names the file.
+		// An unreadable passphrase file is a finding of verify (exit 3),
+		// as a missing one is: pulumi would not decrypt either.
+		name: "passphrase-file-dev-zero-verify", backend: "file://",
+		setup: passphraseStack(nil),
+		env:   []string{"PULUMI_CONFIG_PASSPHRASE_FILE=/dev/zero"},
+		args:  verifyStaging, code: 3, want: "unable to read PULUMI_CONFIG_PASSPHRASE_FILE: /dev/zero is a device, not a regular file",
+		within: 5 * time.Second, maxRSS: catBoundedRSS,
+	}, {
+		name: "passphrase-file-fifo-verify", backend: "file://",
+		setup: passphraseStack(fifo),
+		env:   []string{"PULUMI_CONFIG_PASSPHRASE_FILE=$ROOT/passphrase"},
+		args:  verifyStaging, code: 3, want: "unable to read PULUMI_CONFIG_PASSPHRASE_FILE: $ROOT/passphrase is a named pipe (FIFO), not a regular file",
+		within: 5 * time.Second, maxRSS: catBoundedRSS,
+	}, {
+		name: "passphrase-file-1GiB-verify", backend: "file://",
+		setup: passphraseStack(sparseGiB),
+		env:   []string{"PULUMI_CONFIG_PASSPHRASE_FILE=$ROOT/passphrase"},
+		args:  verifyStaging, code: 3, want: "$ROOT/passphrase is larger than 1 MiB, the most stacksync reads of a passphrase file",
+		within: 5 * time.Second, maxRSS: catBoundedRSS,
+	}, {
+		name: "credentials.json-fifo-restore", backend: "-",
+		setup: credentials(fifo),
+		env:   []string{"PULUMI_HOME=$ROOT/pulumi-home"},
+		args:  []string{"restore", "-C", "$DIR", "dev"}, code: 1, want: "$ROOT/pulumi-home/credentials.json is a named pipe (FIFO), not a regular file",
+		within: 5 * time.Second, maxRSS: catBoundedRSS,
+	}, {
+		name: "credentials.json-dev-zero-restore", backend: "-",
+		setup: credentials(devZero),
+		env:   []string{"PULUMI_HOME=$ROOT/pulumi-home"},
+		args:  []string{"restore", "-C", "$DIR", "dev"}, code: 1, want: "$ROOT/pulumi-home/credentials.json is a device, not a regular file",
+		within: 5 * time.Second, maxRSS: catBoundedRSS,
+	}, {
+		name: "project-file-fifo-restore", backend: "file://",
+		setup: func(t *testing.T, c *catCase) {
+			c.write(t, catKey("dev", ""), w.checkpoint("dev"))
+			p := c.path("$DIR/Pulumi.yaml")
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			fifo(t, p)
+		},
+		args: catRestore("dev"), code: 1, want: "load Pulumi project: $DIR/Pulumi.yaml is a named pipe (FIFO), not a regular file",
+		within: 5 * time.Second, maxRSS: catBoundedRSS,
 	}}
 }
 
@@ -1201,7 +1298,7 @@ func renderReliability(docs []catDoc) string {
 	sb.WriteString("Each row ran the real stacksync binary on a crafted input and checked the exit code, the message, that\n")
 	sb.WriteString("stdout and stderr hold no raw control byte, that the backend was not written, and that the project directory\n")
 	sb.WriteString("lost nothing (byte for byte the same after a failure; every line of every settings file kept after a success).\n")
-	sb.WriteString("The bomb and large-token rows also bound the process's peak RSS to 64 MiB, the 50 MB settings file to 200 MiB.\n\n")
+	sb.WriteString("The bomb, large-token and local-file rows also bound the process's peak RSS to 64 MiB, the 50 MB settings file to 200 MiB.\n\n")
 	sb.WriteString("`$DIR` is the project directory, `$BDIR` a `file://` backend directory, `$ROOT` the directory holding both;\n")
 	sb.WriteString("`$S3` is versitygw, `$DENY` a proxy in front of it answering 403, `$HANG` one that never answers, and\n")
 	sb.WriteString("`$CLOSED` a port where nothing listens. The message is the line of output the row checked, control characters\n")

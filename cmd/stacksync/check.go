@@ -148,8 +148,11 @@ func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 	}
 	cfg.Backends = map[string]*state.Backend{}
 	for _, path := range projects {
-		proj, err := settings.LoadProject(path)
+		proj, err := settings.LoadProject(ctx, path)
 		if err != nil {
+			if c, ok := stopped(ctx, e, 0, -1); ok {
+				return c
+			}
 			add(finding{Project: path, Status: "error", Detail: err.Error()})
 			continue
 		}

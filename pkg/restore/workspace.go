@@ -56,7 +56,7 @@ type Workspace struct {
 // its parents), and opens the backend it uses.
 func Open(ctx context.Context, dir string, cfg Config) (*Workspace, error) {
 	w := &Workspace{Dir: dir}
-	p, err := settings.FindProject(dir)
+	p, err := settings.FindProject(ctx, dir)
 	switch {
 	case err == nil:
 		w.Project = p
@@ -83,7 +83,7 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 	if w.Project != nil {
 		projectURL = w.Project.BackendURL
 	}
-	raw, source, err := state.ResolveBackendURL(cfg.BackendURL, projectURL, getenv, home)
+	raw, source, err := state.ResolveBackendURL(ctx, cfg.BackendURL, projectURL, getenv, home)
 	if err != nil {
 		return nil, err
 	}

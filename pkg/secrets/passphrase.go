@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/pbkdf2"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stacksync/stacksync/pkg/internal/localfile"
 )
 
 // Pulumi's passphrase environment variables.
@@ -39,6 +42,12 @@ const (
 	keyBytes         = 32
 )
 
+// passphraseLimit caps a passphrase file. Pulumi reads the whole file and
+// trims it; a passphrase is one line, and 1 MiB is far beyond any a person
+// or a secrets manager writes, while /dev/zero or a stray large file is
+// refused before it fills memory.
+var passphraseLimit = localfile.Limit{Max: 1 << 20, Of: "a passphrase file"}
+
 // checkPlaintext is what pulumi encrypts into the salt's check value.
 const checkPlaintext = "pulumi"
 
@@ -56,7 +65,11 @@ type Passphrase struct {
 // is relative to dir, the directory pulumi runs in (the process's when dir
 // is empty). With neither set it returns ErrNoPassphrase: pulumi's
 // "passphrase must be set" failure in a job with no terminal.
-func ReadPassphrase(lookupEnv func(string) (string, bool), dir string) (Passphrase, error) {
+//
+// The file must be a regular file (or a symlink to one) of at most 1 MiB:
+// a named pipe or a device is refused without blocking on it, and the read
+// stops when ctx is done; either is an error wrapping ErrPassphraseFile.
+func ReadPassphrase(ctx context.Context, lookupEnv func(string) (string, bool), dir string) (Passphrase, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
@@ -71,9 +84,9 @@ func ReadPassphrase(lookupEnv func(string) (string, bool), dir string) (Passphra
 	if !filepath.IsAbs(path) && dir != "" {
 		path = filepath.Join(dir, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := localfile.Read(ctx, path, passphraseLimit)
 	if err != nil {
-		// The *PathError names the file, never its content.
+		// The error names the file, never its content.
 		return Passphrase{}, fmt.Errorf("%w: %w", ErrPassphraseFile, err)
 	}
 	p := Passphrase{phrase: strings.TrimSpace(string(data)), Source: EnvPassphraseFile + " " + path}

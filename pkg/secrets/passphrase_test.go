@@ -49,7 +49,7 @@ func TestReadPassphrase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := ReadPassphrase(tt.lookup, tt.dir)
+			p, err := ReadPassphrase(t.Context(), tt.lookup, tt.dir)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

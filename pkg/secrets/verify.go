@@ -43,7 +43,7 @@ func (v *Verifier) Verify(ctx context.Context, p state.SecretsProvider) Result {
 	}
 	switch p.Kind() {
 	case "passphrase":
-		return v.verifyPassphrase(p.Salt)
+		return v.verifyPassphrase(ctx, p.Salt)
 	case "awskms":
 		v.once.Do(func() { v.clients.opts = v.AWS })
 		return v.verifyAWSKMS(ctx, p.URL, p.EncryptedKey)
@@ -56,14 +56,17 @@ func (v *Verifier) Verify(ctx context.Context, p state.SecretsProvider) Result {
 
 // verifyPassphrase checks the passphrase pulumi would read against salt.
 // The result is cached per salt: the derivation costs a million rounds of
-// HMAC-SHA256.
-func (v *Verifier) verifyPassphrase(salt string) Result {
+// HMAC-SHA256. A check that ctx cut short is not cached.
+func (v *Verifier) verifyPassphrase(ctx context.Context, salt string) Result {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if r, found := v.salts[salt]; found {
 		return r
 	}
-	r := v.checkPassphrase(salt)
+	r := v.checkPassphrase(ctx, salt)
+	if ctx.Err() != nil && r.Status == StatusError {
+		return r
+	}
 	if v.salts == nil {
 		v.salts = map[string]Result{}
 	}
@@ -71,11 +74,14 @@ func (v *Verifier) verifyPassphrase(salt string) Result {
 	return r
 }
 
-func (v *Verifier) checkPassphrase(salt string) Result {
-	p, err := ReadPassphrase(v.LookupEnv, v.Dir)
+func (v *Verifier) checkPassphrase(ctx context.Context, salt string) Result {
+	p, err := ReadPassphrase(ctx, v.LookupEnv, v.Dir)
 	switch {
 	case errors.Is(err, ErrNoPassphrase):
 		return fail(ReasonPassphraseMissing, "neither %s nor %s is set: pulumi would fail with \"passphrase must be set\"", EnvPassphrase, EnvPassphraseFile)
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// Stopped, not a finding: the verdict is unknown.
+		return errorResult(ReasonPassphraseFile, "%v", err)
 	case err != nil:
 		return fail(ReasonPassphraseFile, "%v", err)
 	}

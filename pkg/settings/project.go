@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/stacksync/stacksync/pkg/internal/localfile"
 	"github.com/stacksync/stacksync/pkg/state"
 	"gopkg.in/yaml.v3"
 )
@@ -50,8 +52,8 @@ type Project struct {
 // FindProject looks for a Pulumi project file in dir and then in each of its
 // parents, as pulumi does, trying Pulumi.json, Pulumi.yaml and Pulumi.yml in
 // that order within one directory. It returns an error wrapping ErrNoProject
-// when there is none.
-func FindProject(dir string) (*Project, error) {
+// when there is none. The file found is read as [LoadProject] reads it.
+func FindProject(ctx context.Context, dir string) (*Project, error) {
 	start, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("find Pulumi project from %s: %w", dir, err)
@@ -62,7 +64,7 @@ func FindProject(dir string) (*Project, error) {
 			return nil, fmt.Errorf("find Pulumi project: %w", err)
 		}
 		if path != "" {
-			return LoadProject(path)
+			return LoadProject(ctx, path)
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
@@ -74,13 +76,15 @@ func FindProject(dir string) (*Project, error) {
 }
 
 // projectFileIn returns the path of the project file in dir (Pulumi.json,
-// Pulumi.yaml or Pulumi.yml, in that order), or "" when there is none.
+// Pulumi.yaml or Pulumi.yml, in that order), or "" when there is none. As
+// for pulumi, anything but a directory is a project file: a named pipe or a
+// device there is refused when it is read, not passed over for a parent's.
 func projectFileIn(dir string) (string, error) {
 	for _, name := range projectFileNames {
 		path := filepath.Join(dir, name)
 		fi, err := os.Stat(path)
 		switch {
-		case err == nil && fi.Mode().IsRegular():
+		case err == nil && !fi.IsDir():
 			return path, nil
 		case err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotDir(err):
 			return "", err
@@ -136,9 +140,18 @@ type projectFile struct {
 	} `yaml:"backend"`
 }
 
+// projectLimit caps a project file. It holds the project's settings and,
+// for a YAML program, its resources: kilobytes, a few hundred KiB for a
+// large program. 4 MiB keeps the whole-document parse below about 150 MiB
+// even for the densest YAML.
+var projectLimit = localfile.Limit{Max: 4 << 20, Of: "a Pulumi project file"}
+
 // LoadProject reads the Pulumi project file at path. YAML and JSON project
-// files are both read with a YAML parser, since JSON is YAML.
-func LoadProject(path string) (*Project, error) {
+// files are both read with a YAML parser, since JSON is YAML. The file
+// must be a regular file (or a symlink to one) of at most 4 MiB: a named
+// pipe or a device is refused without blocking on it, and the read stops
+// when ctx is done.
+func LoadProject(ctx context.Context, path string) (*Project, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("load Pulumi project %s: %w", path, err)
@@ -149,7 +162,7 @@ func LoadProject(path string) (*Project, error) {
 	default:
 		return nil, fmt.Errorf("load Pulumi project %s: unsupported extension %q (want .yaml, .yml or .json)", abs, ext)
 	}
-	data, err := os.ReadFile(abs)
+	data, err := localfile.Read(ctx, abs, projectLimit)
 	if err != nil {
 		return nil, fmt.Errorf("load Pulumi project: %w", err)
 	}

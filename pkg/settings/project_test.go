@@ -117,7 +117,7 @@ func TestFindProject(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, tt.files)
 			from := filepath.Join(dir, tt.from)
-			p, err := FindProject(from)
+			p, err := FindProject(t.Context(), from)
 			if tt.wantPath == "" {
 				if !errors.Is(err, ErrNoProject) {
 					t.Fatalf("FindProject = %v, %v; want ErrNoProject", p, err)
@@ -144,7 +144,7 @@ func TestFindProjectRelative(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"Pulumi.yaml": "name: proj\n", "sub/": ""})
 	t.Chdir(filepath.Join(dir, "sub"))
-	p, err := FindProject(".")
+	p, err := FindProject(t.Context(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestLoadProjectErrors(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, tt.file)
 			writeFiles(t, dir, map[string]string{tt.file: tt.content})
-			_, err := LoadProject(path)
+			_, err := LoadProject(t.Context(), path)
 			if err == nil {
 				t.Fatal("LoadProject succeeded; want an error")
 			}
@@ -179,7 +179,7 @@ func TestLoadProjectErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadProject(filepath.Join(t.TempDir(), "Pulumi.yaml")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := LoadProject(t.Context(), filepath.Join(t.TempDir(), "Pulumi.yaml")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: got %v, want ErrNotExist", err)
 	}
 }
@@ -301,7 +301,7 @@ func TestFindProjects(t *testing.T) {
 func TestLoadProjectErrorIsOneLine(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"Pulumi.yaml": "name: demo\nstackConfigDir: {a: b}\nbackend: file:///x\n"})
-	_, err := LoadProject(filepath.Join(dir, "Pulumi.yaml"))
+	_, err := LoadProject(t.Context(), filepath.Join(dir, "Pulumi.yaml"))
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "fix the project file") {
 		t.Errorf("LoadProject error %q; want one line with a next step", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+
+	"github.com/stacksync/stacksync/pkg/internal/localfile"
 )
 
 // ErrChanged is returned by Update when another program changed the
@@ -85,7 +87,7 @@ func (u updater) update(ctx context.Context, path string, edit func(old []byte) 
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		old, err := readSnapshot(path, target)
+		old, err := readSnapshot(ctx, path, target)
 		if err != nil {
 			return false, err
 		}
@@ -109,67 +111,34 @@ func (u updater) update(ctx context.Context, path string, edit func(old []byte) 
 // errStale says the file changed between the read and the rename.
 var errStale = errors.New("stale read")
 
+// settingsLimit caps a settings file. The YAML editor takes files of up to
+// 2047 MiB (its line offsets are int32) and the catalogue restores a 50 MB
+// one; 2 GiB keeps every file the editor takes, and refuses a larger one
+// before reading it.
+var settingsLimit = localfile.Limit{Max: 2 << 30, Of: "a settings file"}
+
 // readSnapshot reads the regular file at target (path is the name the user
 // gave). It opens the file without blocking, so a named pipe cannot stall
-// it, and refuses anything but a regular file.
-func readSnapshot(path, target string) (snapshot, error) {
-	// Stat first: a socket cannot even be opened. The open below checks
-	// again, for a file swapped in between.
-	if fi, err := os.Stat(target); err == nil && !fi.Mode().IsRegular() {
-		return snapshot{}, notRegular(path, fi)
-	}
-	f, err := os.OpenFile(target, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return snapshot{}, nil
-	}
-	if err != nil {
-		return snapshot{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return snapshot{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return snapshot{}, notRegular(path, fi)
-	}
-	// Read what the file holds now, which may be more or less than the
-	// size just read; the check before the rename compares both again.
-	data := make([]byte, 0, fi.Size()+1)
-	for {
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return snapshot{}, fmt.Errorf("read %s: %w", path, err)
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-	}
-	return snapshot{info: fi, data: data}, nil
-}
-
-// notRegular is the error for a settings file that is not a regular file.
-func notRegular(path string, fi fs.FileInfo) error {
-	return fmt.Errorf("read %s: it is %s, not a regular file; a settings file must be a plain file", path, describeMode(fi.Mode()))
-}
-
-// describeMode names a file type for an error message.
-func describeMode(m fs.FileMode) string {
+// it, refuses anything but a regular file, and stops when ctx is done.
+func readSnapshot(ctx context.Context, path, target string) (snapshot, error) {
+	data, fi, err := localfile.ReadStat(ctx, target, settingsLimit)
+	var special *localfile.NotRegularError
+	var large *localfile.TooLargeError
 	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
+	case errors.Is(err, fs.ErrNotExist):
+		return snapshot{}, nil
+	case errors.As(err, &special):
+		return snapshot{}, fmt.Errorf("read %s: it is %s, not a regular file; a settings file must be a plain file", path, special.Kind())
+	case errors.As(err, &large):
+		return snapshot{}, fmt.Errorf("read %s: it is larger than %v, the most stacksync reads of %s", path, large.Limit, large.Limit.Of)
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return snapshot{}, ctx.Err()
+	case err != nil:
+		return snapshot{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	return "a special file"
+	// What the file holds now may be more or less than the stat said; the
+	// check before the rename compares both again.
+	return snapshot{info: fi, data: data}, nil
 }
 
 // replace writes data over target, which held old when it was read. It

@@ -548,6 +548,27 @@ func TestUpdateRefusesSpecialFiles(t *testing.T) {
 	}
 }
 
+// A settings file larger than the editor takes is refused before a byte of
+// it is read, and left alone.
+func TestUpdateRefusesLargeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Pulumi.dev.yaml")
+	if err := os.WriteFile(path, []byte("config: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 3<<30); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	_, err := Update(t.Context(), path, func([]byte) ([]byte, error) { calls++; return []byte("x: 1\n"), nil })
+	want := "read " + path + ": it is larger than 2 GiB, the most stacksync reads of a settings file"
+	if err == nil || err.Error() != want || calls != 0 {
+		t.Errorf("Update = %v after %d edits; want %q", err, calls, want)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 3<<30 {
+		t.Errorf("file changed: %v %v", fi, err)
+	}
+}
+
 // Update leaves the file alone when the edit keeps the bytes, when it
 // fails, and when the context is done.
 func TestUpdateNoWrite(t *testing.T) {

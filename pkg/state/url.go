@@ -1,17 +1,18 @@
 package state
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/stacksync/stacksync/pkg/internal/localfile"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
@@ -234,11 +235,18 @@ const (
 	SourceCredentials URLSource = "credentials.json"
 )
 
+// credentialsLimit caps credentials.json: pulumi writes a few lines per
+// backend logged in to, so 4 MiB holds thousands, and a device or a stray
+// large file is refused before it fills memory.
+var credentialsLimit = localfile.Limit{Max: 4 << 20, Of: "pulumi's credentials.json"}
+
 // ResolveBackendURL picks the backend URL as Pulumi does (spec §5.1): the
 // explicit flag, then PULUMI_BACKEND_URL, then the project's backend.url,
 // then current in credentials.json under PULUMI_CREDENTIALS_PATH,
 // PULUMI_HOME or ~/.pulumi. getenv is os.Getenv in production.
-func ResolveBackendURL(flag, projectURL string, getenv func(string) string, home string) (string, URLSource, error) {
+// credentials.json must be a regular file of at most 4 MiB, read until ctx
+// is done.
+func ResolveBackendURL(ctx context.Context, flag, projectURL string, getenv func(string) string, home string) (string, URLSource, error) {
 	switch {
 	case flag != "":
 		return flag, SourceFlag, nil
@@ -258,12 +266,12 @@ func ResolveBackendURL(flag, projectURL string, getenv func(string) string, home
 		dir = filepath.Join(home, ".pulumi")
 	}
 	file := filepath.Join(dir, "credentials.json")
-	data, err := os.ReadFile(file)
+	data, err := localfile.Read(ctx, file, credentialsLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("%w: PULUMI_BACKEND_URL is not set, and there is no %s (run pulumi login)", ErrNoBackendURL, file)
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("reading %s: %w", file, err)
+		return "", "", fmt.Errorf("%w: %w", ErrNoBackendURL, err) // err names the file
 	}
 	var creds struct {
 		Current string          `json:"current"`

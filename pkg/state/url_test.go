@@ -263,7 +263,7 @@ func TestResolveBackendURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
-			got, src, err := ResolveBackendURL(tt.flag, tt.project, getenv, tt.home)
+			got, src, err := ResolveBackendURL(t.Context(), tt.flag, tt.project, getenv, tt.home)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ResolveBackendURL = %q, %q, %v; want an error mentioning %q", got, src, err, tt.wantErr)

@@ -1,13 +1,19 @@
 package s3store
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
+
+	"github.com/stacksync/stacksync/pkg/internal/localfile"
 )
+
+// caBundleLimit caps the CA bundle read: a system bundle of every public
+// authority is about 200 KiB.
+var caBundleLimit = localfile.Limit{Max: 16 << 20, Of: "a CA bundle"}
 
 // lazyRoots verifies servers against a CA bundle file that it reads at the
 // first TLS handshake: parsing a bundle of a hundred and fifty
@@ -21,7 +27,9 @@ type lazyRoots struct {
 
 func (l *lazyRoots) roots() (*x509.CertPool, error) {
 	l.once.Do(func() {
-		data, err := os.ReadFile(l.path)
+		// At a handshake there is no context to read under; the read
+		// never blocks (a FIFO or device is refused) and is capped.
+		data, err := localfile.Read(context.Background(), l.path, caBundleLimit)
 		if err != nil {
 			l.err = fmt.Errorf("reading the CA bundle: %w", err)
 			return
