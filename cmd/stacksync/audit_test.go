@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -19,9 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 // auditIssueFields are the stack fields the issue names as stable, in its
@@ -35,31 +33,10 @@ const (
 	auditOtherURL = "awskms://1234abcd-12ab-34cd-56ef-1234567890ab?region=eu-west-1"
 )
 
-func auditGzip(t *testing.T, s string) string {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	if _, err := w.Write([]byte(s)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
-func auditZstd(t *testing.T, s string) string {
-	t.Helper()
-	enc, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	return string(enc.EncodeAll([]byte(s), nil))
-}
-
+// auditCloudCheckpoint is the checkpoint of stack demo/<stack>, whose
+// provider is the cloud URL url with the data key key.
 func auditCloudCheckpoint(stack, url, key string) string {
-	return strings.Replace(strings.Replace(cloudCheckpoint(stack), kmsURL, url, 1), kmsKey, key, 1)
+	return string(storetest.Checkpoint{Version: 3, Stack: "organization/demo/" + stack, Provider: storetest.Cloud(url, key)}.Build())
 }
 
 func auditFP(s string) string {
@@ -80,8 +57,8 @@ func auditMixed(t *testing.T) *fixture {
 		".pulumi/stacks/demo/dev.json":                               cloudCheckpoint("dev"),
 		".pulumi/stacks/demo/prod.json":                              passphraseCheckpoint("prod"),
 		".pulumi/stacks/demo/bare.json":                              `{"version":0,"checkpoint":{"stack":"organization/demo/bare"}}`,
-		".pulumi/stacks/demo/zipped.json.gz":                         auditGzip(t, auditCloudCheckpoint("zipped", auditOtherURL, kmsKey)),
-		".pulumi/stacks/web/api.json.zst":                            auditZstd(t, passphraseCheckpoint("api")),
+		".pulumi/stacks/demo/zipped.json.gz":                         string(storetest.Gzip(t, []byte(auditCloudCheckpoint("zipped", auditOtherURL, kmsKey)))),
+		".pulumi/stacks/web/api.json.zst":                            string(storetest.Zstd(t, []byte(passphraseCheckpoint("api")))),
 		".pulumi/stacks/demo/prod.json.bak":                          cloudCheckpoint("prod"),
 		".pulumi/locks/organization/demo/prod/0b6e8c2a-1111.json":    auditLock,
 		".pulumi/backups/demo/prod/prod.1700000000000000000.json":    cloudCheckpoint("prod"),
@@ -448,7 +425,7 @@ func TestAuditGoesOnAfterError(t *testing.T) {
 		".pulumi/stacks/demo/c.json.gz":   "\x1f\x8b\x08 not really gzip",
 		".pulumi/stacks/demo/d.json":      passphraseCheckpoint("d"),
 		".pulumi/stacks/demo/e.yml":       "x: 1\n",
-		".pulumi/stacks/demo/f.json.zst":  auditZstd(t, passphraseCheckpoint("f")),
+		".pulumi/stacks/demo/f.json.zst":  string(storetest.Zstd(t, []byte(passphraseCheckpoint("f")))),
 		".pulumi/stacks/demo/f.json.json": "ignored",
 	})
 	code, out, _ := auditRun(t, f, "audit", "-o", "json", "-j", "2")
@@ -526,10 +503,10 @@ func TestShow(t *testing.T) {
 		".pulumi/stacks/demo/dev.json": passphraseCheckpoint("dev"),
 		".pulumi/locks/organization/demo/dev/3f0c2a9e-7d4b-4a8e-9b1c-0e5f6a7b8c9d.json": auditLock,
 		".pulumi/backups/demo/dev/dev.1700000000000000000.json":                         cloudCheckpoint("dev"),
-		".pulumi/backups/demo/dev/dev.1750000000000000000.json.gz":                      auditGzip(t, auditCloudCheckpoint("dev", auditOtherURL, kmsKey)),
+		".pulumi/backups/demo/dev/dev.1750000000000000000.json.gz":                      string(storetest.Gzip(t, []byte(auditCloudCheckpoint("dev", auditOtherURL, kmsKey)))),
 		".pulumi/history/demo/dev/dev-1800000000000000000.checkpoint.json":              passphraseCheckpoint("dev"),
 		".pulumi/history/demo/dev/dev-1800000000000000000.history.json":                 `{"kind":"update"}`,
-		".pulumi/stacks/demo/kms.json.gz":                                               auditGzip(t, cloudCheckpoint("kms")),
+		".pulumi/stacks/demo/kms.json.gz":                                               string(storetest.Gzip(t, []byte(cloudCheckpoint("kms")))),
 	})
 	code, out, errs := auditRun(t, f, "show", "dev")
 	if code != exitOK {

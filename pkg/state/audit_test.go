@@ -105,8 +105,10 @@ type auditWant struct {
 // backend, its store and what the audit must report, sorted as Audit sorts.
 func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	t.Helper()
-	cloud := func(url, key string) []byte { return ckpt{version: 3, sp: spCloud(url, key)}.build() }
-	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	cloud := func(url, key string) []byte {
+		return storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(url, key)}.Build()
+	}
+	pass := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
 	b, s := memBackend(nil)
 	put := func(key string, data []byte) { s.Put(key, data, t0) }
 	var want []auditWant
@@ -118,12 +120,12 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 
 	add(".pulumi/stacks/alpha/kms-alias.json", cloud(auditAliasURL, testKMSKey), auditWant{project: "alpha", stack: "kms-alias",
 		provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "none", version: 3})
-	add(".pulumi/stacks/alpha/kms-id.json.gz", gzipBytes(t, cloud(auditKeyIDURL, testKMSKey)), auditWant{project: "alpha", stack: "kms-id",
+	add(".pulumi/stacks/alpha/kms-id.json.gz", storetest.Gzip(t, cloud(auditKeyIDURL, testKMSKey)), auditWant{project: "alpha", stack: "kms-id",
 		provider: "awskms", url: auditKeyIDURL, key: "1234abcd-12ab-34cd-56ef-1234567890ab", region: "us-east-2", fp: kmsFP, compression: "gzip", version: 3})
-	add(".pulumi/stacks/alpha/kms-arn.json.zst", zstdBytes(t, cloud(auditARNURL, auditOtherKey)), auditWant{project: "alpha", stack: "kms-arn",
+	add(".pulumi/stacks/alpha/kms-arn.json.zst", storetest.Zstd(t, cloud(auditARNURL, auditOtherKey)), auditWant{project: "alpha", stack: "kms-arn",
 		provider: "awskms", url: auditARNURL, key: auditARN, region: "ap-south-1", fp: auditFP(auditOtherKey), compression: "zstd", version: 3})
 	// An indented checkpoint of an older CLI, version 4.
-	add(".pulumi/stacks/alpha/kms-v4.json", indent(t, ckpt{version: 4, features: []string{"refreshBeforeUpdate"}, sp: spCloud(auditAliasURL, testKMSKey)}.build()),
+	add(".pulumi/stacks/alpha/kms-v4.json", indent(t, storetest.Checkpoint{Version: 4, Features: []string{"refreshBeforeUpdate"}, Provider: storetest.Cloud(auditAliasURL, testKMSKey)}.Build()),
 		auditWant{project: "alpha", stack: "kms-v4", provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "none", version: 4})
 	add(".pulumi/stacks/alpha/gcp.json", cloud(auditGCPURL, testKMSKey), auditWant{project: "alpha", stack: "gcp",
 		provider: "gcpkms", url: auditGCPURL, fp: kmsFP, compression: "none", version: 3})
@@ -133,9 +135,9 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 		provider: "hashivault", url: auditVaultURL, fp: kmsFP, compression: "none", version: 3})
 	add(".pulumi/stacks/alpha/b64.json", cloud(auditB64URL, testKMSKey), auditWant{project: "alpha", stack: "b64",
 		provider: "unknown", url: auditB64URL, fp: kmsFP, compression: "none", version: 3})
-	add(".pulumi/stacks/alpha/svc.json", ckpt{version: 3, sp: spService}.build(), auditWant{project: "alpha", stack: "svc",
+	add(".pulumi/stacks/alpha/svc.json", storetest.Checkpoint{Version: 3, Provider: storetest.Service}.Build(), auditWant{project: "alpha", stack: "svc",
 		provider: "service", compression: "none", version: 3})
-	add(".pulumi/stacks/alpha/weird.json", ckpt{version: 3, sp: `{"type":"b64","state":null}`}.build(), auditWant{project: "alpha", stack: "weird",
+	add(".pulumi/stacks/alpha/weird.json", storetest.Checkpoint{Version: 3, Provider: `{"type":"b64","state":null}`}.Build(), auditWant{project: "alpha", stack: "weird",
 		provider: "unknown", compression: "none", version: 3})
 	add(".pulumi/stacks/alpha/pass.json", pass, auditWant{project: "alpha", stack: "pass",
 		provider: "passphrase", compression: "none", version: 3, locked: true})
@@ -145,10 +147,10 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	add(".pulumi/stacks/alpha/bare.json", []byte(`{"version":0,"checkpoint":{"stack":"organization/alpha/bare"}}`), auditWant{project: "alpha", stack: "bare",
 		provider: "none", compression: "none", version: 0})
 	// Deployed, but the latest deployment records no provider.
-	add(".pulumi/stacks/alpha/noprov.json", ckpt{version: 3, resources: 2}.build(), auditWant{project: "alpha", stack: "noprov",
+	add(".pulumi/stacks/alpha/noprov.json", storetest.Checkpoint{Version: 3, Resources: 2}.Build(), auditWant{project: "alpha", stack: "noprov",
 		provider: "none", compression: "none", version: 3})
 	// A version 1 checkpoint predates secrets providers, whatever it says.
-	add(".pulumi/stacks/alpha/v1.json", ckpt{version: 1, sp: spPassphrase(testSalt)}.build(), auditWant{project: "alpha", stack: "v1",
+	add(".pulumi/stacks/alpha/v1.json", storetest.Checkpoint{Version: 1, Provider: storetest.Passphrase(testSalt)}.Build(), auditWant{project: "alpha", stack: "v1",
 		provider: "none", compression: "none", version: 1})
 	add(".pulumi/stacks/alpha/corrupt.json", []byte(`{"version":3,"checkpoint":{"latest":{"secrets`), auditWant{project: "alpha", stack: "corrupt",
 		provider: "unknown", compression: "none", version: 3, err: "corrupt"})
@@ -157,15 +159,15 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	add(".pulumi/stacks/alpha/yaml.yaml", []byte("version: 3\n"), auditWant{project: "alpha", stack: "yaml",
 		provider: "unknown", err: "only reads .json"})
 	// The stack file's name decides the stack, not its stack field.
-	add(".pulumi/stacks/alpha/renamed.json", ckpt{version: 3, stack: "organization/alpha/oldname", sp: spPassphrase(testSalt)}.build(),
+	add(".pulumi/stacks/alpha/renamed.json", storetest.Checkpoint{Version: 3, Stack: "organization/alpha/oldname", Provider: storetest.Passphrase(testSalt)}.Build(),
 		auditWant{project: "alpha", stack: "renamed", provider: "passphrase", compression: "none", version: 3})
 	// Two variants: the newer (gz) wins.
 	put(".pulumi/stacks/alpha/twice.json", cloud(auditAliasURL, testKMSKey))
-	s.Put(".pulumi/stacks/alpha/twice.json.gz", gzipBytes(t, pass), tN(10))
+	s.Put(".pulumi/stacks/alpha/twice.json.gz", storetest.Gzip(t, pass), tN(10))
 	want = append(want, auditWant{project: "alpha", stack: "twice", provider: "passphrase", compression: "gzip", version: 3})
 
 	add(".pulumi/stacks/beta/dev.json", pass, auditWant{project: "beta", stack: "dev", provider: "passphrase", compression: "none", version: 3})
-	add(".pulumi/stacks/beta/prod.json.zst", zstdBytes(t, cloud(auditAliasURL, testKMSKey)), auditWant{project: "beta", stack: "prod",
+	add(".pulumi/stacks/beta/prod.json.zst", storetest.Zstd(t, cloud(auditAliasURL, testKMSKey)), auditWant{project: "beta", stack: "prod",
 		provider: "awskms", url: auditAliasURL, key: "alias/pulumi-state", region: "eu-west-1", fp: kmsFP, compression: "zstd", version: 3})
 
 	// A legacy file left in a project-mode bucket.
@@ -295,14 +297,14 @@ func TestAuditProjectFilter(t *testing.T) {
 
 func TestAuditLegacyBucket(t *testing.T) {
 	ctx := context.Background()
-	cloud := ckpt{version: 3, sp: spCloud(auditAliasURL, testKMSKey)}.build()
+	cloud := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(auditAliasURL, testKMSKey)}.Build()
 	b, _ := memBackend(map[string][]byte{
 		metaKey:                             nil,
 		".pulumi/stacks/dev.json":           cloud,
-		".pulumi/stacks/prod.json.gz":       gzipBytes(t, ckpt{version: 3, sp: spPassphrase(testSalt)}.build()),
+		".pulumi/stacks/prod.json.gz":       storetest.Gzip(t, storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()),
 		".pulumi/stacks/prod.json.bak":      cloud,
 		".pulumi/locks/dev/1.json":          []byte(`{}`),
-		".pulumi/backups/dev/dev.1.json":    ckpt{version: 3, sp: spPassphrase(testSalt)}.build(),
+		".pulumi/backups/dev/dev.1.json":    storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build(),
 		".pulumi/history/prod/prod-1.json":  cloud,
 		".pulumi/stacks/proj/nested.json":   cloud,
 		".pulumi/backups/prod/prod.5.json":  cloud,
@@ -335,20 +337,20 @@ func checkLegacyAudit(t *testing.T, mode HistoryMode, got []StackReport) {
 
 func TestAuditHistory(t *testing.T) {
 	ctx := context.Background()
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
-	kmsRekeyed := ckpt{version: 3, sp: spCloud(testKMSURL, auditOtherKey)}.build()
-	otherKMS := ckpt{version: 3, sp: spCloud(auditKeyIDURL, testKMSKey)}.build()
-	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
-	pass2 := ckpt{version: 3, sp: spPassphrase("v1:b3RoZXJzYWx0:v1:bm9uY2Vub25jZQ==:Y2lwaGVy")}.build()
-	none := ckpt{version: 3, resources: 1}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
+	kmsRekeyed := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, auditOtherKey)}.Build()
+	otherKMS := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(auditKeyIDURL, testKMSKey)}.Build()
+	pass := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
+	pass2 := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase("v1:b3RoZXJzYWx0:v1:bm9uY2Vub25jZQ==:Y2lwaGVy")}.Build()
+	none := storetest.Checkpoint{Version: 3, Resources: 1}.Build()
 	b, s := memBackend(map[string][]byte{
 		// Live passphrase, older backup awskms: the silent change of §4.5.
 		".pulumi/stacks/demo/flipped.json":                              pass,
 		".pulumi/backups/demo/flipped/flipped.1000000000000000001.json": kms,
 		".pulumi/backups/demo/flipped/flipped.1000000000000000002.json": pass,
 		// Only a history checkpoint (zstd) records the earlier provider.
-		".pulumi/stacks/demo/fromhist.json.gz":                                           gzipBytes(t, pass),
-		".pulumi/history/demo/fromhist/fromhist-1000000000000000003.checkpoint.json.zst": zstdBytes(t, kms),
+		".pulumi/stacks/demo/fromhist.json.gz":                                           storetest.Gzip(t, pass),
+		".pulumi/history/demo/fromhist/fromhist-1000000000000000003.checkpoint.json.zst": storetest.Zstd(t, kms),
 		".pulumi/history/demo/fromhist/fromhist-1000000000000000003.history.json":        []byte(`{"kind":"update"}`),
 		// The newest differing checkpoint is reported: after the same
 		// alias, a key id, then an older passphrase.
@@ -521,7 +523,7 @@ func TestAuditEmpty(t *testing.T) {
 // .json. The audit reports the stack once, from the .json.
 func TestAuditYAMLBesideJSON(t *testing.T) {
 	b, _ := memBackend(map[string][]byte{
-		".pulumi/stacks/demo/dev.json":  ckpt{version: 3, sp: spPassphrase(testSalt)}.build(),
+		".pulumi/stacks/demo/dev.json":  storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build(),
 		".pulumi/stacks/demo/dev.yaml":  []byte("version: 3\n"),
 		".pulumi/stacks/demo/only.yaml": []byte("version: 3\n"),
 	})
@@ -549,12 +551,12 @@ func historyStack(t *testing.T, pattern string) (*Backend, *storetest.Counting, 
 	t.Helper()
 	s := storetest.NewMem()
 	s.Put(metaKey, []byte("version: 1\n"), t0)
-	s.Put(".pulumi/stacks/demo/dev.json", ckpt{version: 3, sp: spPassphrase(testSalt)}.build(), t0)
+	s.Put(".pulumi/stacks/demo/dev.json", storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build(), t0)
 	data := map[byte][]byte{
-		'S': ckpt{version: 3, sp: spPassphrase("v1:b3RoZXJzYWx0:v1:bm9uY2Vub25jZQ==:Y2lwaGVy")}.build(),
-		'D': ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build(),
+		'S': storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase("v1:b3RoZXJzYWx0:v1:bm9uY2Vub25jZQ==:Y2lwaGVy")}.Build(),
+		'D': storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build(),
 		'C': []byte(`{"version":3,"checkpoint":{"latest":{"secrets`),
-		'N': ckpt{version: 3, resources: 1}.build(),
+		'N': storetest.Checkpoint{Version: 3, Resources: 1}.Build(),
 	}
 	keys := make([]string, len(pattern))
 	for i := range len(pattern) {
@@ -705,7 +707,7 @@ func TestAuditHistoryBoundedMatchesExhaustive(t *testing.T) {
 func manyStacks(n int) (*Backend, *storetest.Counting) {
 	s := storetest.NewMem()
 	s.Put(metaKey, []byte("version: 1\n"), t0)
-	data := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	data := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
 	for i := range n {
 		s.Put(fmt.Sprintf(".pulumi/stacks/demo/s%04d.json", i), data, t0)
 	}
