@@ -27,6 +27,77 @@ func auditFP(key string) string {
 	return hex.EncodeToString(sum[:])[:12]
 }
 
+// auditView flattens a StackAudit into the values the tests compare: the
+// provider's kind, or "none" when it records none, or "unknown" when the
+// checkpoint cannot be read.
+type auditView struct {
+	Project, Stack                            string
+	Provider, SecretsProvider, Key            string
+	Region, EncryptedKeySHA                   string
+	Object                                    string
+	Size                                      int64
+	LastModified                              time.Time
+	Compression                               string
+	CheckpointVersion                         int
+	Locked, Legacy, Flipped                   bool
+	PreviousProvider, PreviousSecretsProvider string
+	PreviousObject, Error                     string
+}
+
+func kindOf(p *SecretsProvider) string {
+	if p == nil {
+		return "none"
+	}
+	return p.Kind()
+}
+
+func viewOf(a StackAudit) auditView {
+	v := auditView{
+		Project: a.Stack.Ref.Project, Stack: a.Stack.Ref.Name, Object: a.Object,
+		Size: a.Stack.Size, LastModified: a.Stack.ModTime, Compression: a.Head.Compression,
+		CheckpointVersion: a.Head.Version, Locked: a.Locked, Legacy: a.Stack.Legacy,
+	}
+	if a.Err != nil {
+		v.Provider, v.Error = "unknown", a.Err.Error()
+		return v
+	}
+	v.Provider = kindOf(a.Head.Provider)
+	if p := a.Head.Provider; p != nil {
+		v.SecretsProvider, v.Key, v.Region, v.EncryptedKeySHA = p.CloudURL(), p.KeyID(), p.Region(), p.Fingerprint()
+	}
+	if a.HistoryErr != nil {
+		v.Error = a.HistoryErr.Error()
+	}
+	if a.Previous != nil {
+		v.Flipped, v.PreviousObject = true, a.PreviousObject
+		v.PreviousProvider, v.PreviousSecretsProvider = kindOf(a.Previous.Head.Provider), a.Previous.Head.Provider.CloudURL()
+	}
+	return v
+}
+
+// auditAll runs Audit and collects what it hands over.
+func auditAll(ctx context.Context, b *Backend, opts AuditOptions) ([]StackAudit, error) {
+	var all []StackAudit
+	err := b.Audit(ctx, opts, func(a StackAudit) error {
+		all = append(all, a)
+		return nil
+	})
+	return all, err
+}
+
+// auditViews runs Audit and returns the views of what it hands over.
+func auditViews(ctx context.Context, b *Backend, opts AuditOptions) ([]auditView, error) {
+	all, err := auditAll(ctx, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]auditView, len(all))
+	for i, a := range all {
+		views[i] = viewOf(a)
+	}
+	return views, nil
+}
+
 const (
 	auditARN      = "arn:aws:kms:ap-south-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	auditAliasURL = "awskms://alias/pulumi-state?region=eu-west-1"
@@ -38,55 +109,6 @@ const (
 	auditB64URL   = "base64key://c21hbGxrZXk="
 	auditOtherKey = "AQICAHhOtherDataKeyOtherDataKeyOtherDataKeyOtherDataKey=="
 )
-
-func TestProviderClass(t *testing.T) {
-	cloud := func(url string) *SecretsProvider {
-		return &SecretsProvider{Type: TypeCloud, URL: url, EncryptedKey: testKMSKey}
-	}
-	tests := []struct {
-		name string
-		p    *SecretsProvider
-		want string
-	}{
-		{"nil", nil, "none"},
-		{"awskms alias", cloud(auditAliasURL), "awskms"},
-		{"awskms alias without region", cloud("awskms://alias/x"), "awskms"},
-		{"awskms key id", cloud(auditKeyIDURL), "awskms"},
-		{"awskms triple-slash ARN", cloud(auditARNURL), "awskms"},
-		{"awskms alias ARN", cloud("awskms:///arn:aws:kms:eu-central-1:111122223333:alias/pulumi-state"), "awskms"},
-		{"awskms awssdk=v2", cloud("awskms://alias/x?region=us-east-1&awssdk=v2"), "awskms"},
-		{"awskms upper-case scheme", cloud("AWSKMS://alias/x"), "awskms"},
-		{"gcpkms", cloud(auditGCPURL), "gcpkms"},
-		{"azurekeyvault", cloud(auditAzureURL), "azurekeyvault"},
-		{"hashivault", cloud(auditVaultURL), "hashivault"},
-		{"base64key is not linked into pulumi", cloud(auditB64URL), "unknown"},
-		{"other scheme", cloud("s3://bucket/key"), "unknown"},
-		{"cloud without scheme", cloud("alias/pulumi-state"), "unknown"},
-		{"cloud without URL", &SecretsProvider{Type: TypeCloud}, "unknown"},
-		{"passphrase", &SecretsProvider{Type: TypePassphrase, Salt: testSalt}, "passphrase"},
-		{"service", &SecretsProvider{Type: TypeService, URL: "https://api.pulumi.com"}, "service"},
-		{"unknown type b64", &SecretsProvider{Type: "b64"}, "unknown"},
-		{"unknown type awskms", &SecretsProvider{Type: "awskms", URL: auditAliasURL}, "unknown"},
-		{"upper-case type", &SecretsProvider{Type: "Passphrase"}, "unknown"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ProviderClass(tt.p); got != tt.want {
-				t.Errorf("ProviderClass(%+v) = %q, want %q", tt.p, got, tt.want)
-			}
-		})
-	}
-	// Every class an audit can report is one --fail-on accepts.
-	for _, tt := range tests {
-		found := false
-		for _, c := range ProviderClasses {
-			found = found || c == ProviderClass(tt.p)
-		}
-		if !found {
-			t.Errorf("%s: class %q is not in ProviderClasses", tt.name, ProviderClass(tt.p))
-		}
-	}
-}
 
 // auditWant is what the audit must say of one stack.
 type auditWant struct {
@@ -134,7 +156,7 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	add(".pulumi/stacks/alpha/vault.json", cloud(auditVaultURL, testKMSKey), auditWant{project: "alpha", stack: "vault",
 		provider: "hashivault", url: auditVaultURL, fp: kmsFP, compression: "none", version: 3})
 	add(".pulumi/stacks/alpha/b64.json", cloud(auditB64URL, testKMSKey), auditWant{project: "alpha", stack: "b64",
-		provider: "unknown", url: auditB64URL, fp: kmsFP, compression: "none", version: 3})
+		provider: "base64key", url: auditB64URL, fp: kmsFP, compression: "none", version: 3})
 	add(".pulumi/stacks/alpha/svc.json", storetest.Checkpoint{Version: 3, Provider: storetest.Service}.Build(), auditWant{project: "alpha", stack: "svc",
 		provider: "service", compression: "none", version: 3})
 	add(".pulumi/stacks/alpha/weird.json", storetest.Checkpoint{Version: 3, Provider: `{"type":"b64","state":null}`}.Build(), auditWant{project: "alpha", stack: "weird",
@@ -190,7 +212,7 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	return b, s, want
 }
 
-func checkReports(t *testing.T, got []StackReport, want []auditWant, s *storetest.Mem) {
+func checkReports(t *testing.T, got []auditView, want []auditWant, s *storetest.Mem) {
 	t.Helper()
 	if len(got) != len(want) {
 		var names []string
@@ -239,7 +261,7 @@ func checkReports(t *testing.T, got []StackReport, want []auditWant, s *storetes
 func TestAudit(t *testing.T) {
 	ctx := context.Background()
 	b, s, want := auditBucket(t)
-	got, err := b.Audit(ctx, AuditOptions{})
+	got, err := auditViews(ctx, b, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +275,10 @@ func TestAudit(t *testing.T) {
 
 func TestAuditJobsSameResult(t *testing.T) {
 	ctx := context.Background()
-	var results [][]StackReport
+	var results [][]StackAudit
 	for _, jobs := range []int{1, 16, 0, 1000} {
 		b, _, _ := auditBucket(t)
-		got, err := b.Audit(ctx, AuditOptions{Jobs: jobs})
+		got, err := auditAll(ctx, b, AuditOptions{Jobs: jobs})
 		if err != nil {
 			t.Fatalf("jobs %d: %v", jobs, err)
 		}
@@ -272,7 +294,7 @@ func TestAuditJobsSameResult(t *testing.T) {
 func TestAuditProjectFilter(t *testing.T) {
 	ctx := context.Background()
 	b, s, all := auditBucket(t)
-	got, err := b.Audit(ctx, AuditOptions{Projects: []string{"beta"}})
+	got, err := auditViews(ctx, b, AuditOptions{Projects: []string{"beta"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,10 +308,10 @@ func TestAuditProjectFilter(t *testing.T) {
 	}
 	checkReports(t, got, want, s)
 
-	if _, err := b.Audit(ctx, AuditOptions{Projects: []string{"../x"}}); err == nil {
+	if _, err := auditViews(ctx, b, AuditOptions{Projects: []string{"../x"}}); err == nil {
 		t.Errorf("Audit with project ../x: no error")
 	}
-	got, err = b.Audit(ctx, AuditOptions{Projects: []string{"nosuch"}})
+	got, err = auditViews(ctx, b, AuditOptions{Projects: []string{"nosuch"}})
 	if err != nil || len(got) != 1 || !got[0].Legacy {
 		t.Errorf("Audit of a project with no stacks = %+v, %v; want the legacy stack only", got, err)
 	}
@@ -311,7 +333,7 @@ func TestAuditLegacyBucket(t *testing.T) {
 		".pulumi/history/dev/dev-9.history": cloud,
 	})
 	for _, mode := range []HistoryMode{HistoryBounded, HistoryAll} {
-		got, err := b.Audit(ctx, AuditOptions{History: mode})
+		got, err := auditViews(ctx, b, AuditOptions{History: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +341,7 @@ func TestAuditLegacyBucket(t *testing.T) {
 	}
 }
 
-func checkLegacyAudit(t *testing.T, mode HistoryMode, got []StackReport) {
+func checkLegacyAudit(t *testing.T, mode HistoryMode, got []auditView) {
 	t.Helper()
 	if len(got) != 2 {
 		t.Fatalf("history mode %d: legacy audit = %+v, want dev and prod", mode, got)
@@ -402,7 +424,7 @@ func TestAuditHistory(t *testing.T) {
 		jobs int
 	}{{HistoryBounded, 1}, {HistoryBounded, 16}, {HistoryAll, 1}, {HistoryAll, 16}} {
 		jobs := fmt.Sprintf("%d, history mode %d", run.jobs, run.mode)
-		got, err := b.Audit(ctx, AuditOptions{History: run.mode, Jobs: run.jobs})
+		got, err := auditViews(ctx, b, AuditOptions{History: run.mode, Jobs: run.jobs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -426,7 +448,7 @@ func TestAuditHistory(t *testing.T) {
 	}
 	// Without --history nothing is read beyond the live checkpoints, and
 	// nothing is flipped.
-	got, err := b.Audit(ctx, AuditOptions{})
+	got, err := auditViews(ctx, b, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +464,7 @@ func TestAuditReadsEachCheckpointOnce(t *testing.T) {
 	_, s, want := auditBucket(t)
 	cs := &storetest.Counting{Store: s}
 	b := NewBackend(nil, cs)
-	got, err := b.Audit(ctx, AuditOptions{})
+	got, err := auditViews(ctx, b, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +501,7 @@ func TestAuditProgress(t *testing.T) {
 			readable++
 		}
 	}
-	_, err := b.Audit(ctx, AuditOptions{Jobs: 4, Progress: func(done, total int) {
+	_, err := auditViews(ctx, b, AuditOptions{Jobs: 4, Progress: func(done, total int) {
 		mu.Lock()
 		defer mu.Unlock()
 		if total != readable {
@@ -505,14 +527,14 @@ func TestAuditCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b, _, _ := auditBucket(t)
 	cancel()
-	if got, err := b.Audit(ctx, AuditOptions{}); err == nil {
+	if got, err := auditViews(ctx, b, AuditOptions{}); err == nil {
 		t.Errorf("Audit with a cancelled context = %d reports, no error", len(got))
 	}
 }
 
 func TestAuditEmpty(t *testing.T) {
 	b, _ := memBackend(nil)
-	got, err := b.Audit(context.Background(), AuditOptions{History: HistoryBounded})
+	got, err := auditViews(context.Background(), b, AuditOptions{History: HistoryBounded})
 	if err != nil || len(got) != 0 {
 		t.Errorf("Audit of an empty bucket = %+v, %v", got, err)
 	}
@@ -527,7 +549,7 @@ func TestAuditYAMLBesideJSON(t *testing.T) {
 		".pulumi/stacks/demo/dev.yaml":  []byte("version: 3\n"),
 		".pulumi/stacks/demo/only.yaml": []byte("version: 3\n"),
 	})
-	got, err := b.Audit(context.Background(), AuditOptions{})
+	got, err := auditViews(context.Background(), b, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,9 +600,9 @@ func historyStack(t *testing.T, pattern string) (*Backend, *storetest.Counting, 
 
 // auditHistoryOf audits the one stack of b and returns its report and the
 // number of reads of earlier checkpoints.
-func auditHistoryOf(t *testing.T, b *Backend, cs *storetest.Counting, mode HistoryMode) (StackReport, int) {
+func auditHistoryOf(t *testing.T, b *Backend, cs *storetest.Counting, mode HistoryMode) (auditView, int) {
 	t.Helper()
-	got, err := b.Audit(context.Background(), AuditOptions{History: mode})
+	got, err := auditViews(context.Background(), b, AuditOptions{History: mode})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Audit = %+v, %v; want one stack", got, err)
 	}
@@ -715,13 +737,13 @@ func manyStacks(n int) (*Backend, *storetest.Counting) {
 	return NewBackend(nil, cs), cs
 }
 
-func TestAuditEachStops(t *testing.T) {
+func TestAuditStops(t *testing.T) {
 	// An error from fn stops the audit and is returned; fn is not called
 	// again.
 	b, _ := manyStacks(100)
 	stop := errors.New("disk full")
 	calls := 0
-	err := b.AuditEach(context.Background(), AuditOptions{Jobs: 4}, func(r StackReport) error {
+	err := b.Audit(context.Background(), AuditOptions{Jobs: 4}, func(StackAudit) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -729,14 +751,14 @@ func TestAuditEachStops(t *testing.T) {
 		return nil
 	})
 	if !errors.Is(err, stop) || calls != 3 {
-		t.Errorf("AuditEach = %v after %d calls, want %v after 3", err, calls, stop)
+		t.Errorf("Audit = %v after %d calls, want %v after 3", err, calls, stop)
 	}
 
 	// A context ended during the audit: no report after it, and its error.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	calls = 0
-	err = b.AuditEach(ctx, AuditOptions{Jobs: 4}, func(r StackReport) error {
+	err = b.Audit(ctx, AuditOptions{Jobs: 4}, func(StackAudit) error {
 		calls++
 		if calls == 3 {
 			cancel()
@@ -744,17 +766,17 @@ func TestAuditEachStops(t *testing.T) {
 		return nil
 	})
 	if !errors.Is(err, context.Canceled) || calls != 3 {
-		t.Errorf("AuditEach = %v after %d calls, want context.Canceled after 3", err, calls)
+		t.Errorf("Audit = %v after %d calls, want context.Canceled after 3", err, calls)
 	}
 }
 
 // The workers run a bounded distance ahead of a slow consumer: reports
 // held at once do not grow with the number of stacks.
-func TestAuditEachBoundsReadAhead(t *testing.T) {
+func TestAuditBoundsReadAhead(t *testing.T) {
 	const jobs = 2
 	b, cs := manyStacks(200)
 	var order []string
-	err := b.AuditEach(context.Background(), AuditOptions{Jobs: jobs}, func(r StackReport) error {
+	err := b.Audit(context.Background(), AuditOptions{Jobs: jobs}, func(a StackAudit) error {
 		if len(order) == 0 {
 			// Let the workers run as far as they can.
 			for i := 0; i < 1000; i++ {
@@ -767,10 +789,10 @@ func TestAuditEachBoundsReadAhead(t *testing.T) {
 				t.Errorf("%d reads while the first report is handled, want at most %d", got, limit)
 			}
 		}
-		order = append(order, r.Stack)
+		order = append(order, a.Stack.Ref.Name)
 		return nil
 	})
 	if err != nil || len(order) != 200 || !slices.IsSorted(order) {
-		t.Errorf("AuditEach = %v, %d reports, sorted %v", err, len(order), slices.IsSorted(order))
+		t.Errorf("Audit = %v, %d reports, sorted %v", err, len(order), slices.IsSorted(order))
 	}
 }

@@ -250,7 +250,7 @@ func TestReadHeadConcurrentZstd(t *testing.T) {
 	}
 	mem.Put(".pulumi/meta.yaml", []byte("version: 1\n"), t0)
 	b := NewBackend(nil, mem)
-	reports, err := b.Audit(context.Background(), AuditOptions{Jobs: 16})
+	reports, err := auditViews(context.Background(), b, AuditOptions{Jobs: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,15 @@ func (r StackRef) String() string {
 	return r.Project + "/" + r.Name
 }
 
+// refLess orders stack references as listings and audits are: by
+// project, then stack.
+func refLess(a, b StackRef) bool {
+	if a.Project != b.Project {
+		return a.Project < b.Project
+	}
+	return a.Name < b.Name
+}
+
 // validName reports whether s is a name Pulumi accepts for a project or stack
 // (non-empty, characters from [A-Za-z0-9_.-]) and is not "." or "..", which
 // Pulumi's pattern allows but which would escape a directory when joined into
