@@ -291,3 +291,54 @@ func TestAuditBoundsReadAhead(t *testing.T) {
 		t.Errorf("Audit = %v, %d reports, sorted %v", err, len(order), slices.IsSorted(order))
 	}
 }
+
+// listings returns the listings rec was asked for, sorted.
+func listings(rec *storetest.Recorder) []string {
+	var l []string
+	for _, r := range rec.Requests() {
+		if strings.HasPrefix(r, "LIST ") {
+			l = append(l, r)
+		}
+	}
+	return l
+}
+
+// An audit lists the stacks and the lock files once each (the stacks once
+// per project, and once in the legacy location, when projects are named);
+// with history, each stack's backups and history once each.
+func TestAuditListings(t *testing.T) {
+	_, s, want := auditBucket(t)
+	tests := []struct {
+		name string
+		opts AuditOptions
+		want []string
+	}{
+		{"whole backend", AuditOptions{}, []string{"LIST .pulumi/locks/", "LIST .pulumi/stacks/"}},
+		{"two projects", AuditOptions{Projects: []string{"alpha", "beta"}},
+			[]string{"LIST .pulumi/locks/", "LIST .pulumi/stacks/", "LIST .pulumi/stacks/alpha/", "LIST .pulumi/stacks/beta/"}},
+	}
+	for _, tt := range tests {
+		rec := storetest.NewRecorder(s, 0)
+		if _, err := auditAll(context.Background(), NewBackend(nil, rec), tt.opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := listings(rec); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: listings %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// Each stack whose checkpoint decodes has its backups and its history
+	// listed; the others have no history read.
+	rec := storetest.NewRecorder(s, 0)
+	if _, err := auditAll(context.Background(), NewBackend(nil, rec), AuditOptions{History: HistoryBounded}); err != nil {
+		t.Fatal(err)
+	}
+	decoded := 0
+	for _, w := range want {
+		if w.err == "" {
+			decoded++
+		}
+	}
+	if got := listings(rec); len(got) != 2+2*decoded {
+		t.Errorf("with history: %d listings for %d decoded stacks, want %d: %q", len(got), decoded, 2+2*decoded, got)
+	}
+}
