@@ -6,7 +6,6 @@ package integration
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -29,7 +28,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/stacksync/stacksync/integration/harness"
 )
@@ -183,29 +181,6 @@ func auditWithProvider(t testing.TB, raw []byte, sp auditSP, indent bool) []byte
 	}
 	return out
 }
-
-func auditGzip(t testing.TB, data []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-var auditZstdEnc = sync.OnceValue(func() *zstd.Encoder {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		panic(err)
-	}
-	return enc
-})
-
-func auditZstd(data []byte) []byte { return auditZstdEnc().EncodeAll(data, nil) }
 
 // auditFingerprint is the first 12 hex characters of the SHA-256 of an
 // encrypted key, as the issue defines encryptedkey_sha256.

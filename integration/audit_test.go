@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stacksync/stacksync/integration/harness"
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 // auditWant is what `stacksync audit` must report for a stack the test
@@ -128,10 +129,10 @@ func auditBuild(t testing.TB, bucket string, legacy bool, projects []string, n i
 			add(w, ".json", data)
 		case 1:
 			w.compression = "gzip"
-			add(w, ".json.gz", auditGzip(t, data))
+			add(w, ".json.gz", storetest.Gzip(t, data))
 		case 2:
 			w.compression = "zstd"
-			add(w, ".json.zst", auditZstd(data))
+			add(w, ".json.zst", storetest.Zstd(t, data))
 		}
 		if i%10 == 0 {
 			// pulumi leaves the previous checkpoint as .bak: not a stack.
@@ -492,7 +493,7 @@ func TestAuditS3FlippedByPulumi(t *testing.T) {
 	base := auditFixture(t, "v3.274.1-init-cloud.json")
 	auditUpload(t, s, "state", map[string][]byte{
 		".pulumi/stacks/aaa/one.json":        base,
-		".pulumi/stacks/aaa/two.json.gz":     auditGzip(t, auditWithProvider(t, base, auditPassphraseSP(auditSalt), false)),
+		".pulumi/stacks/aaa/two.json.gz":     storetest.Gzip(t, auditWithProvider(t, base, auditPassphraseSP(auditSalt), false)),
 		".pulumi/stacks/flipdemo/ci.json":    auditWithProvider(t, base, auditPassphraseSP(auditSalt), false),
 		".pulumi/backups/aaa/one/one.1.json": base,
 	}, 4)

@@ -5,11 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/stacksync/stacksync/pkg/state"
 )
 
-// csvColumn is one CSV column of the audit: a field of state.StackReport
+// csvColumn is one CSV column of the audit: a field of stackReport
 // under its JSON name.
 type csvColumn struct {
 	name  string
@@ -18,12 +16,12 @@ type csvColumn struct {
 
 type csvColumns []csvColumn
 
-// auditColumns derives the CSV columns from state.StackReport's JSON
+// auditColumns derives the CSV columns from stackReport's JSON
 // fields, in their order, so JSON and CSV cannot drift apart: fields
 // tagged csv:"-" are left out, and those tagged csv:"keys" come only with
 // --keys.
 func auditColumns(keys bool) csvColumns {
-	t := reflect.TypeFor[state.StackReport]()
+	t := reflect.TypeFor[stackReport]()
 	var cols csvColumns
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -49,7 +47,7 @@ func (c csvColumns) names() []string {
 
 // csvRow formats r's columns: strings as they are, numbers and booleans
 // as strconv writes them, times in RFC 3339 UTC, and a missing time as "".
-func csvRow(r state.StackReport, cols csvColumns) []string {
+func csvRow(r stackReport, cols csvColumns) []string {
 	v := reflect.ValueOf(r)
 	row := make([]string, len(cols))
 	for i, c := range cols {

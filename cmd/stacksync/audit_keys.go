@@ -1,14 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/stacksync/stacksync/pkg/state"
+	"github.com/stacksync/stacksync/pkg/secrets"
 )
 
 // keyFailOnStates maps audit --fail-on's key conditions to the key state
@@ -37,17 +39,44 @@ func splitKeyFailOn(list string) (rest string, states map[string]bool) {
 	return strings.Join(kept, ","), states
 }
 
-// appendKeyRow keeps, for the table's key section, one report per
-// distinct KMS key (key id and region) with the number of stacks that use
-// it in Size: memory grows with the keys, not the stacks.
-func appendKeyRow(rows []state.StackReport, r state.StackReport) []state.StackReport {
+// annotateKey sets r's KeyState and DeletionDate, asking keys, when r is
+// an awskms stack. A key whose state cannot be learnt sets r.Error, unless
+// r already has one.
+func annotateKey(ctx context.Context, keys *secrets.KeyAuditor, r *stackReport) {
+	if r.Provider != "awskms" || r.SecretsProvider == "" {
+		return
+	}
+	h := keys.Key(ctx, r.SecretsProvider)
+	if h.Err != nil {
+		if r.Error == "" {
+			r.Error = "describing its KMS key: " + h.Err.Error()
+		}
+		return
+	}
+	r.KeyState = h.State
+	if !h.DeletionDate.IsZero() {
+		d := h.DeletionDate.UTC()
+		r.DeletionDate = &d
+	}
+}
+
+// keyRow is one line of the table's key section: a distinct KMS key (key
+// id and region), its state and deletion date, and how many stacks use it.
+type keyRow struct {
+	key, region, state, date string
+	stacks                   int
+}
+
+// appendKeyRow counts r, a stack with a key state, on the row of its key:
+// memory grows with the keys, not the stacks.
+func appendKeyRow(rows []keyRow, r stackReport) []keyRow {
 	for i := range rows {
-		if rows[i].Key == r.Key && rows[i].Region == r.Region {
-			rows[i].Size++
+		if rows[i].key == r.Key && rows[i].region == r.Region {
+			rows[i].stacks++
 			return rows
 		}
 	}
-	return append(rows, state.StackReport{Key: r.Key, Region: r.Region, Provider: r.Provider, KeyState: r.KeyState, DeletionDate: r.DeletionDate, Size: 1})
+	return append(rows, keyRow{key: r.Key, region: r.Region, state: r.KeyState, date: formatDate(r.DeletionDate), stacks: 1})
 }
 
 // formatDate formats a deletion date for CSV and tables, "" for none.
@@ -61,29 +90,11 @@ func formatDate(t *time.Time) string {
 // writeKeyTable prints, after the audit table, one line per distinct KMS
 // key: its state, deletion date and how many stacks use it. Keys that
 // will not decrypt come first.
-func writeKeyTable(w io.Writer, reports []state.StackReport) error {
-	type row struct {
-		key, region, state, date string
-		stacks                   int
-	}
-	rows := map[string]*row{}
-	for _, r := range reports {
-		if r.Provider != "awskms" || r.KeyState == "" {
-			continue
-		}
-		id := r.Key + "\x00" + r.Region
-		if rows[id] == nil {
-			rows[id] = &row{key: r.Key, region: r.Region, state: r.KeyState, date: formatDate(r.DeletionDate)}
-		}
-		rows[id].stacks += int(r.Size)
-	}
+func writeKeyTable(w io.Writer, rows []keyRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	list := make([]*row, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, r)
-	}
+	list := slices.Clone(rows)
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		if (a.state == "Enabled") != (b.state == "Enabled") {

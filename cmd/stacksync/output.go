@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/stacksync/stacksync/internal/elide"
 )
 
 // safe returns s fit to print on a terminal, in a table cell, a CSV field
@@ -77,28 +79,10 @@ func safeAll(ss []string) []string {
 	return out
 }
 
-// A name or argument up to maxShown bytes is shown whole in a message; a
-// longer one is cut to its first cutShown bytes. The same limits as
-// pkg/state's errors.
-const (
-	maxShown = 128
-	cutShown = 64
-)
-
-// short returns s passed through safe, and when s is longer than maxShown
-// bytes, cut to its first cutShown bytes (on a character boundary) and
-// marked with its full length: a 5,000-character stack name in an error is
-// noise, not help.
-func short(s string) string {
-	if len(s) <= maxShown {
-		return safe(s)
-	}
-	cut := cutShown
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s…(%d bytes)", safe(s[:cut]), len(s))
-}
+// short returns s passed through safe, cut when it is long (see
+// elide.Name): a 5,000-character stack name in an error is noise, not
+// help.
+func short(s string) string { return elide.Name(s, safe) }
 
 // encodeJSON prints v as indented JSON on stdout.
 func encodeJSON(e *env, v any) int {

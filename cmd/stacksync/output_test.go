@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 func TestSafe(t *testing.T) {
@@ -58,7 +60,8 @@ func evilCheckpoint(stack string, key bool) string {
 	if key {
 		ek = `,"encryptedkey":"` + kmsKey + `"`
 	}
-	return `{"version":3,"checkpoint":{"stack":"organization/demo/` + stack + `","latest":{"manifest":{},"secrets_providers":{"type":"cloud","state":{"url":"` + evilJSON + `"` + ek + `}},"metadata":{}}}}`
+	sp := `{"type":"cloud","state":{"url":"` + evilJSON + `"` + ek + `}}`
+	return string(storetest.Checkpoint{Version: 3, Stack: "organization/demo/" + stack, Provider: sp}.Build())
 }
 
 // assertEscaped fails unless out holds no control byte but newlines, and

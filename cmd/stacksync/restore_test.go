@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
 
 const (
@@ -21,12 +23,16 @@ const (
 	salt   = "v1:x1nOvBvBNdY=:v1:b+kgJAsOIAMDCrOy:gjZBW+D1Ugs3p81yZGXQFnHp+5pGsw=="
 )
 
+// cloudCheckpoint is the checkpoint of stack demo/<stack>, whose
+// provider is kmsURL with the data key kmsKey.
 func cloudCheckpoint(stack string) string {
-	return `{"version":3,"checkpoint":{"stack":"organization/demo/` + stack + `","latest":{"manifest":{"time":"2026-11-29T20:00:00Z","magic":"x","version":"v3.274.1"},"secrets_providers":{"type":"cloud","state":{"url":"` + kmsURL + `","encryptedkey":"` + kmsKey + `"}},"metadata":{}}}}`
+	return auditCloudCheckpoint(stack, kmsURL, kmsKey)
 }
 
+// passphraseCheckpoint is the checkpoint of stack demo/<stack>, whose
+// provider is a passphrase with salt.
 func passphraseCheckpoint(stack string) string {
-	return `{"version":3,"checkpoint":{"stack":"organization/demo/` + stack + `","latest":{"manifest":{"time":"2026-11-29T20:00:00Z","magic":"x","version":"v3.274.1"},"secrets_providers":{"type":"passphrase","state":{"salt":"` + salt + `"}},"metadata":{}}}}`
+	return string(storetest.Checkpoint{Version: 3, Stack: "organization/demo/" + stack, Provider: storetest.Passphrase(salt)}.Build())
 }
 
 // fixture lays out a file:// backend and a project directory in a temp dir.

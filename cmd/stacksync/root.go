@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/stacksync/stacksync/internal/elide"
 )
 
 // rootLong is what "stacksync --help" says first.
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, e *env) (code int) {
 		// back here is cobra's: a flag or command line it cannot parse.
 		if _, ok := err.(usageError); !ok {
 			msg := firstLine(err.Error())
-			if len(msg) > 2*maxShown {
+			if len(msg) > 2*elide.Max {
 				// It may quote an argument of any length.
 				msg = short(msg)
 			}

@@ -85,7 +85,7 @@ func runShow(ctx context.Context, e *env, o *showOptions, pos []string) int {
 
 // stackDetail is what show prints.
 type stackDetail struct {
-	state.StackReport
+	stackReport
 	Locks   []state.Lock   `json:"locks"`
 	History []historyEntry `json:"history"`
 }
@@ -106,11 +106,11 @@ func describeStack(ctx context.Context, b *state.Backend, ref state.StackRef) (*
 	if err != nil {
 		return nil, err
 	}
-	rep, err := b.Report(ctx, obj, false, false)
+	h, err := b.ReadHead(ctx, obj.Key)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", ref, err)
 	}
-	d := &stackDetail{StackReport: rep}
+	d := &stackDetail{stackReport: newStackReport(state.StackAudit{Stack: obj, Object: b.Store.Location(obj.Key), Head: h})}
 	if d.Locks, err = b.Locks(ctx, ref); err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func describeStack(ctx context.Context, b *state.Backend, ref state.StackRef) (*
 	}
 	d.History = []historyEntry{}
 	for _, r := range recs {
-		he := historyEntry{Time: r.Time, Kind: r.Kind, Object: b.Store.Location(r.Key), Provider: state.ProviderClass(r.Head.Provider)}
+		he := historyEntry{Time: r.Time, Kind: r.Kind, Object: b.Store.Location(r.Key), Provider: providerClass(r.Head.Provider)}
 		if r.Err != nil {
 			he.Provider, he.Error = "unknown", r.Err.Error()
 		} else if p := r.Head.Provider; p != nil {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-
-	"github.com/stacksync/stacksync/pkg/state"
 )
 
 // Key states besides KMS's own (Enabled, Disabled, PendingDeletion,
@@ -105,25 +103,4 @@ func (a *KeyAuditor) Key(ctx context.Context, rawURL string) KeyHealth {
 		e.h = describe(ctx, cl, k.keyID)
 	})
 	return e.h
-}
-
-// Annotate sets r's KeyState and DeletionDate when r is an awskms stack.
-// A key whose state cannot be learnt sets r.Error, unless r already has
-// one.
-func (a *KeyAuditor) Annotate(ctx context.Context, r *state.StackReport) {
-	if r.Provider != "awskms" || r.SecretsProvider == "" {
-		return
-	}
-	h := a.Key(ctx, r.SecretsProvider)
-	if h.Err != nil {
-		if r.Error == "" {
-			r.Error = "describing its KMS key: " + h.Err.Error()
-		}
-		return
-	}
-	r.KeyState = h.State
-	if !h.DeletionDate.IsZero() {
-		d := h.DeletionDate.UTC()
-		r.DeletionDate = &d
-	}
 }

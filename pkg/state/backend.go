@@ -178,13 +178,7 @@ func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, 
 		}
 		l.Stacks = kept
 	}
-	sort.Slice(l.Stacks, func(i, j int) bool {
-		a, b := l.Stacks[i].Ref, l.Stacks[j].Ref
-		if a.Project != b.Project {
-			return a.Project < b.Project
-		}
-		return a.Name < b.Name
-	})
+	sort.Slice(l.Stacks, func(i, j int) bool { return refLess(l.Stacks[i].Ref, l.Stacks[j].Ref) })
 	return l, nil
 }
 

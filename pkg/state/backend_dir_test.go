@@ -19,12 +19,12 @@ import (
 // dirBackend writes a file:// backend of a few stacks and opens it.
 func dirBackend(t *testing.T) (*Backend, string) {
 	t.Helper()
-	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	pass := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
 	root := storetest.WriteDir(t, "", map[string][]byte{
 		metaKey:                            []byte("version: 1\n"),
 		".pulumi/stacks/demo/dev.json":     pass,
 		".pulumi/stacks/demo/dev.json.bak": pass,
-		".pulumi/stacks/demo/dev.json.gz":  gzipBytes(t, pass),
+		".pulumi/stacks/demo/dev.json.gz":  storetest.Gzip(t, pass),
 		".pulumi/stacks/demo/dev2.json":    pass,
 		".pulumi/stacks/demo/prod.json":    pass,
 		".pulumi/stacks/other/dev.json":    pass,
@@ -72,7 +72,7 @@ func TestDirBackendSymlinkPolicy(t *testing.T) {
 	b, root := dirBackend(t)
 	elsewhere := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(elsewhere, "stacks"), 0o755))
-	must(t, os.WriteFile(filepath.Join(elsewhere, "stacks", "dev.json"), ckpt{version: 3, sp: spPassphrase(testSalt)}.build(), 0o644))
+	must(t, os.WriteFile(filepath.Join(elsewhere, "stacks", "dev.json"), storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build(), 0o644))
 	must(t, os.Symlink(filepath.Join(elsewhere, "stacks"), filepath.Join(root, ".pulumi/stacks/linked")))
 	must(t, os.Symlink(filepath.Join(root, ".pulumi/stacks/demo/dev.json"), filepath.Join(root, ".pulumi/stacks/demo/alias.json")))
 

@@ -278,10 +278,10 @@ func TestErrStackNotFound(t *testing.T) {
 // duplicate key or trailing garbage anywhere in it matters.
 func TestReadHeadBytes(t *testing.T) {
 	ctx := context.Background()
-	small := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 1}.build()
-	large := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resourceBytes: 20 << 20}.build()
-	after := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resourceBytes: 4 << 20, spAfter: true}.build()
-	largeGzip := gzipBytes(t, large)
+	small := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 1}.Build()
+	large := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), ResourceBytes: 20 << 20}.Build()
+	after := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), ResourceBytes: 4 << 20, ProviderLast: true}.Build()
+	largeGzip := storetest.Gzip(t, large)
 	tests := []struct {
 		name string
 		data []byte
@@ -317,10 +317,10 @@ func TestReadHeadBytes(t *testing.T) {
 func TestReadHeadNameDoesNotDecide(t *testing.T) {
 	// Compression comes from the magic bytes, whatever the key says.
 	ctx := context.Background()
-	plain := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
+	plain := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
 	b, s := memBackend(nil)
-	s.Put(".pulumi/stacks/demo/a.json", gzipBytes(t, plain), t0)
-	s.Put(".pulumi/stacks/demo/b.json.gz", zstdBytes(t, plain), t0)
+	s.Put(".pulumi/stacks/demo/a.json", storetest.Gzip(t, plain), t0)
+	s.Put(".pulumi/stacks/demo/b.json.gz", storetest.Zstd(t, plain), t0)
 	s.Put(".pulumi/stacks/demo/c.json.zst", plain, t0)
 	for key, comp := range map[string]string{
 		".pulumi/stacks/demo/a.json":     CompressionGzip,
@@ -358,18 +358,18 @@ func TestReadHeadErrors(t *testing.T) {
 
 // historyBucket holds backups and history for demo/dev (and decoys).
 func historyBucket(t *testing.T) *Backend {
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
-	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
-	none := ckpt{version: 3, resources: 1}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
+	pass := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
+	none := storetest.Checkpoint{Version: 3, Resources: 1}.Build()
 	b, s := memBackend(nil)
 	for k, v := range map[string][]byte{
 		".pulumi/stacks/demo/dev.json":                                           pass,
 		".pulumi/backups/demo/dev/dev.1000000000000000001.json":                  kms,
-		".pulumi/backups/demo/dev/dev.1000000000000000003.json.gz":               gzipBytes(t, kms),
+		".pulumi/backups/demo/dev/dev.1000000000000000003.json.gz":               storetest.Gzip(t, kms),
 		".pulumi/history/demo/dev/dev-1000000000000000002.checkpoint.json":       kms,
 		".pulumi/history/demo/dev/dev-1000000000000000002.history.json":          []byte(`{"kind":"update","startTime":1,"message":"","environment":{},"config":{},"version":2,"result":"succeeded","endTime":2,"resourceChanges":{}}`),
-		".pulumi/history/demo/dev/dev-1000000000000000004.checkpoint.json.zst":   zstdBytes(t, none),
-		".pulumi/history/demo/dev/dev-1000000000000000004.history.json.zst":      zstdBytes(t, []byte(`{"kind":"update"}`)),
+		".pulumi/history/demo/dev/dev-1000000000000000004.checkpoint.json.zst":   storetest.Zstd(t, none),
+		".pulumi/history/demo/dev/dev-1000000000000000004.history.json.zst":      storetest.Zstd(t, []byte(`{"kind":"update"}`)),
 		".pulumi/history/demo/dev/dev-1000000000000000005.checkpoint.json":       []byte(`{"version":3,"checkpoint":`),
 		".pulumi/backups/demo/dev/dev.notanumber.json":                           kms,
 		".pulumi/backups/demo/dev/dev.1000000000000000009.json.bak":              kms,
@@ -467,7 +467,7 @@ func TestHistory(t *testing.T) {
 
 func TestHistoryLegacy(t *testing.T) {
 	ctx := context.Background()
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
 	b, s := memBackend(map[string][]byte{metaKey: []byte("version: 0\n")})
 	s.Put(".pulumi/stacks/dev.json", kms, t0)
 	s.Put(".pulumi/backups/dev/dev.1000000000000000001.json", kms, t0)
@@ -550,18 +550,18 @@ func TestLocksLegacy(t *testing.T) {
 func TestProvider(t *testing.T) {
 	ctx := context.Background()
 	b := historyBucket(t)
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
-	none := ckpt{version: 3, noLatest: true}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
+	none := storetest.Checkpoint{Version: 3, NoLatest: true}.Build()
 	s := b.Store.(*storetest.Mem)
 	s.Put(".pulumi/stacks/demo/kms.json", kms, t0)
 	s.Put(".pulumi/stacks/demo/dev2.json", none, t0)
 	s.Put(".pulumi/stacks/demo/lonely.json", none, t0)
 	// The backups fallback skips newer records that record nothing or do
 	// not decode, and takes the newest that records a provider.
-	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	pass := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
 	s.Put(".pulumi/stacks/demo/fallen.json", none, t0)
 	s.Put(".pulumi/backups/demo/fallen/fallen.1000000000000000040.json", []byte(`{"version":3,"checkpoint":`), t0)
-	s.Put(".pulumi/history/demo/fallen/fallen-1000000000000000030.checkpoint.json", ckpt{version: 3, resources: 1}.build(), t0)
+	s.Put(".pulumi/history/demo/fallen/fallen-1000000000000000030.checkpoint.json", storetest.Checkpoint{Version: 3, Resources: 1}.Build(), t0)
 	s.Put(".pulumi/backups/demo/fallen/fallen.1000000000000000020.json", pass, t0)
 	s.Put(".pulumi/backups/demo/fallen/fallen.1000000000000000010.json", kms, t0)
 
@@ -602,15 +602,15 @@ func TestProvider(t *testing.T) {
 // itself (not found, access denied), not as corrupt state.
 func TestReadHeadStoreErrors(t *testing.T) {
 	ctx := context.Background()
-	small := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
-	after := ckpt{version: 3, sp: spPassphrase(testSalt), resourceBytes: 128 << 10, spAfter: true}.build()
+	small := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
+	after := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt), ResourceBytes: 128 << 10, ProviderLast: true}.Build()
 	mem := storetest.NewMem()
 	for _, k := range []string{"gone", "denied", "denied-gz", "cut", "cut-gz"} {
 		mem.Put(k, small, t0)
 	}
 	mem.Put("cut", after, t0)
-	mem.Put("cut-gz", gzipBytes(t, after), t0)
-	mem.Put("denied-gz", gzipBytes(t, small), t0)
+	mem.Put("cut-gz", storetest.Gzip(t, after), t0)
+	mem.Put("denied-gz", storetest.Gzip(t, small), t0)
 	reset := errors.New("connection reset by peer")
 	b := NewBackend(nil, storetest.Faults{Store: mem,
 		Open: map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied},

@@ -21,11 +21,11 @@ func BenchmarkReadHead(b *testing.B) {
 		bytes int
 	}{{"1KB", 1 << 10}, {"100MB", 100 << 20}} {
 		b.Run(size.name, func(b *testing.B) {
-			c := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}
-			data := c.build()
+			c := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}
+			data := c.Build()
 			if size.bytes > len(data) {
-				c.resourceBytes = size.bytes - len(data)
-				data = c.build()
+				c.ResourceBytes = size.bytes - len(data)
+				data = c.Build()
 			}
 			mem := storetest.NewMem()
 			const key = ".pulumi/stacks/demo/dev.json"
@@ -49,16 +49,16 @@ func BenchmarkReadHead(b *testing.B) {
 // BenchmarkDecodeHead decodes the same ~200 KB checkpoint in each format
 // Pulumi has written.
 func BenchmarkDecodeHead(b *testing.B) {
-	compact := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 200}.build()
+	compact := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 200}.Build()
 	formats := []struct {
 		name string
 		data []byte
 	}{
 		{"compact", compact},
 		{"indented", indent(b, compact)},
-		{"gzip", gzipBytes(b, compact)},
-		{"zstd", zstdBytes(b, compact)},
-		{"compact-provider-last", ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 200, spAfter: true}.build()},
+		{"gzip", storetest.Gzip(b, compact)},
+		{"zstd", storetest.Zstd(b, compact)},
+		{"compact-provider-last", storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 200, ProviderLast: true}.Build()},
 	}
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {

@@ -70,7 +70,7 @@ func TestDecodeHeadBigTokenConstantMemory(t *testing.T) {
 	var h Head
 	var err error
 	n := allocated(func() {
-		h, err = decodeHead(newBigToken(100<<20, spPassphrase(testSalt)))
+		h, err = decodeHead(newBigToken(100<<20, storetest.Passphrase(testSalt)))
 	})
 	if err != nil || !sameProvider(h.Provider, provPassphrase) {
 		t.Fatalf("DecodeHead = %s, %v", provString(h.Provider), err)
@@ -95,7 +95,7 @@ func bombBytes(t *testing.T, compression string, n int64) []byte {
 		}
 		w = zw
 	}
-	if _, err := io.Copy(w, newBigToken(n, spPassphrase(testSalt))); err != nil {
+	if _, err := io.Copy(w, newBigToken(n, storetest.Passphrase(testSalt))); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -141,7 +141,7 @@ func TestDecodeHeadBomb(t *testing.T) {
 // MaxZstdWindow is refused before decoding; pulumi's encoder never writes
 // one.
 func TestDecodeHeadZstdWindow(t *testing.T) {
-	data := ckpt{version: 3, sp: spPassphrase(testSalt), resourceBytes: 9 << 20}.build()
+	data := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt), ResourceBytes: 9 << 20}.Build()
 	enc, err := zstd.NewWriter(nil, zstd.WithWindowSize(16<<20), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestDecodeHeadZstdWindow(t *testing.T) {
 		t.Errorf("DecodeHead of a 16 MiB-window frame = %v, want ErrTooLarge naming the window", err)
 	}
 	// The default encoder, as pulumi uses it, stays within the limit.
-	if h, err := decodeHead(bytes.NewReader(zstdBytes(t, data))); err != nil || !sameProvider(h.Provider, provPassphrase) {
+	if h, err := decodeHead(bytes.NewReader(storetest.Zstd(t, data))); err != nil || !sameProvider(h.Provider, provPassphrase) {
 		t.Errorf("DecodeHead of a default-encoder frame = %v", err)
 	}
 }
@@ -176,7 +176,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 func TestDecodeHeadCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := &cancelAfter{r: newBigToken(1<<30, spPassphrase(testSalt)), n: 1 << 20, cancel: cancel}
+	r := &cancelAfter{r: newBigToken(1<<30, storetest.Passphrase(testSalt)), n: 1 << 20, cancel: cancel}
 	start := time.Now()
 	h, err := DecodeHead(ctx, r, DecodeOptions{})
 	if !errors.Is(err, context.Canceled) {
@@ -192,7 +192,7 @@ func TestDecodeHeadCancel(t *testing.T) {
 // as it is by pulumi, without exhausting the stack.
 func TestDecodeHeadDepth(t *testing.T) {
 	for _, d := range []int{maxJSONDepth - 3, maxJSONDepth + 1, 1 << 20} {
-		in := `{"version":3,"checkpoint":{"latest":{"secrets_providers":` + spPassphrase(testSalt) + `,"x":` +
+		in := `{"version":3,"checkpoint":{"latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `,"x":` +
 			strings.Repeat("[", d) + strings.Repeat("]", d) + `}}}`
 		_, err := decodeHead(strings.NewReader(in))
 		if ok := d+3 <= maxJSONDepth; ok != (err == nil) {
@@ -250,7 +250,7 @@ func TestReadHeadConcurrentZstd(t *testing.T) {
 	}
 	mem.Put(".pulumi/meta.yaml", []byte("version: 1\n"), t0)
 	b := NewBackend(nil, mem)
-	reports, err := b.Audit(context.Background(), AuditOptions{Jobs: 16})
+	reports, err := auditViews(context.Background(), b, AuditOptions{Jobs: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

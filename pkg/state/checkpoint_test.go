@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -48,20 +45,20 @@ type decodeCase struct {
 }
 
 func decodeCases(t testing.TB) []decodeCase {
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 3}.build()
-	pass := ckpt{version: 3, sp: spPassphrase(testSalt)}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 3}.Build()
+	pass := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
 	wantKMS := Head{Version: 3, Compression: CompressionNone, Stack: "organization/demo/dev", HasLatest: true, Provider: provKMS}
 	wantPass := Head{Version: 3, Compression: CompressionNone, Stack: "organization/demo/dev", HasLatest: true, Provider: provPassphrase}
 	with := func(h Head, f func(*Head)) Head { f(&h); return h }
 
 	// spec §9.1, verbatim apart from the elisions.
-	spec91 := `{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"manifest":` + testManifest +
+	spec91 := `{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"manifest":` + storetest.Manifest +
 		`,"secrets_providers":{"type":"passphrase","state":{"salt":"` + testSalt + `"}},"metadata":{}}}}`
 	// spec §2.5, the cloud form right after stack init.
-	spec25 := `{"version":3,"checkpoint":{"stack":"organization/p/dev","latest":{"manifest":` + testManifest +
+	spec25 := `{"version":3,"checkpoint":{"stack":"organization/p/dev","latest":{"manifest":` + storetest.Manifest +
 		`,"secrets_providers":{"type":"cloud","state":{"url":"awskms://alias/x?region=eu-west-1","encryptedkey":"AQIDAHh` + "==" + `"}},"metadata":{}}}}`
 	// pulumi stack export output: 4-space indent, {version, deployment}.
-	export := indent(t, []byte(`{"version":3,"deployment":{"manifest":`+testManifest+`,"secrets_providers":`+spCloud(testKMSURL, testKMSKey)+`,"resources":[`+testResource(1)+`],"metadata":{}}}`))
+	export := indent(t, []byte(`{"version":3,"deployment":{"manifest":`+storetest.Manifest+`,"secrets_providers":`+storetest.Cloud(testKMSURL, testKMSKey)+`,"resources":[`+storetest.Resource(1)+`],"metadata":{}}}`))
 
 	return []decodeCase{
 		{name: "spec 9.1 passphrase", in: []byte(spec91), want: wantPass},
@@ -69,64 +66,64 @@ func decodeCases(t testing.TB) []decodeCase {
 			Provider: &SecretsProvider{Type: TypeCloud, URL: "awskms://alias/x?region=eu-west-1", EncryptedKey: "AQIDAHh=="}}},
 		{name: "v3 cloud compact", in: kms, want: wantKMS},
 		{name: "stack export", in: export, want: with(wantKMS, func(h *Head) { h.Stack = "" })},
-		{name: "stack export gzip", in: gzipBytes(t, export), want: with(wantKMS, func(h *Head) { h.Stack = ""; h.Compression = CompressionGzip })},
+		{name: "stack export gzip", in: storetest.Gzip(t, export), want: with(wantKMS, func(h *Head) { h.Stack = ""; h.Compression = CompressionGzip })},
 		{name: "v3 cloud indented", in: indent(t, kms), want: wantKMS},
-		{name: "v3 cloud gzip", in: gzipBytes(t, kms), want: with(wantKMS, func(h *Head) { h.Compression = CompressionGzip })},
-		{name: "v3 cloud indented gzip", in: gzipBytes(t, indent(t, kms)), want: with(wantKMS, func(h *Head) { h.Compression = CompressionGzip })},
-		{name: "v3 cloud zstd", in: zstdBytes(t, kms), want: with(wantKMS, func(h *Head) { h.Compression = CompressionZstd })},
-		{name: "v3 passphrase zstd", in: zstdBytes(t, pass), want: with(wantPass, func(h *Head) { h.Compression = CompressionZstd })},
+		{name: "v3 cloud gzip", in: storetest.Gzip(t, kms), want: with(wantKMS, func(h *Head) { h.Compression = CompressionGzip })},
+		{name: "v3 cloud indented gzip", in: storetest.Gzip(t, indent(t, kms)), want: with(wantKMS, func(h *Head) { h.Compression = CompressionGzip })},
+		{name: "v3 cloud zstd", in: storetest.Zstd(t, kms), want: with(wantKMS, func(h *Head) { h.Compression = CompressionZstd })},
+		{name: "v3 passphrase zstd", in: storetest.Zstd(t, pass), want: with(wantPass, func(h *Head) { h.Compression = CompressionZstd })},
 		{name: "v3 passphrase", in: pass, want: wantPass},
-		{name: "v3 service", in: ckpt{version: 3, sp: spService}.build(),
+		{name: "v3 service", in: storetest.Checkpoint{Version: 3, Provider: storetest.Service}.Build(),
 			want: with(wantPass, func(h *Head) { h.Provider = provService })},
-		{name: "v3 service insecure", in: ckpt{version: 3, sp: `{"type":"service","state":{"url":"https://api.pulumi.com","owner":"acme","project":"demo","stack":"dev","insecure":true}}`}.build(),
+		{name: "v3 service insecure", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"service","state":{"url":"https://api.pulumi.com","owner":"acme","project":"demo","stack":"dev","insecure":true}}`}.Build(),
 			want: with(wantPass, func(h *Head) { h.Provider = provService })},
-		{name: "v4 with features", in: ckpt{version: 4, features: []string{"refreshBeforeUpdate", "views"}, sp: spCloud(testKMSURL, testKMSKey), resources: 1}.build(),
+		{name: "v4 with features", in: storetest.Checkpoint{Version: 4, Features: []string{"refreshBeforeUpdate", "views"}, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 1}.Build(),
 			want: with(wantKMS, func(h *Head) { h.Version = 4 })},
-		{name: "v4 features indented", in: indent(t, ckpt{version: 4, features: []string{"hooks"}, sp: spPassphrase(testSalt)}.build()),
+		{name: "v4 features indented", in: indent(t, storetest.Checkpoint{Version: 4, Features: []string{"hooks"}, Provider: storetest.Passphrase(testSalt)}.Build()),
 			want: with(wantPass, func(h *Head) { h.Version = 4 })},
-		{name: "v2 has no provider", in: ckpt{version: 2, sp: spCloud(testKMSURL, testKMSKey), resources: 1}.build(),
+		{name: "v2 has no provider", in: storetest.Checkpoint{Version: 2, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 1}.Build(),
 			want: with(wantKMS, func(h *Head) { h.Version = 2; h.Provider = nil })},
-		{name: "v1", in: ckpt{version: 1, resources: 2}.build(),
+		{name: "v1", in: storetest.Checkpoint{Version: 1, Resources: 2}.Build(),
 			want: with(wantKMS, func(h *Head) { h.Version = 1; h.Provider = nil })},
 		{name: "v0 after stack init step 1", in: []byte(`{"version":0,"checkpoint":{"stack":"organization/p/dev"}}`),
 			want: Head{Version: 0, Compression: CompressionNone, Stack: "organization/p/dev"}},
 		{name: "v0 top-level stack and latest, no version key", partial: true,
-			in:   []byte(`{"stack":"dev","latest":{"manifest":` + testManifest + `,"resources":[` + testResource(0) + `]}}`),
+			in:   []byte(`{"stack":"dev","latest":{"manifest":` + storetest.Manifest + `,"resources":[` + storetest.Resource(0) + `]}}`),
 			want: Head{Version: 0}},
 		{name: "v0 top-level with a secrets_providers", partial: true,
-			in:   []byte(`{"stack":"dev","latest":{"manifest":` + testManifest + `,"secrets_providers":` + spPassphrase(testSalt) + `}}`),
+			in:   []byte(`{"stack":"dev","latest":{"manifest":` + storetest.Manifest + `,"secrets_providers":` + storetest.Passphrase(testSalt) + `}}`),
 			want: Head{Version: 0}},
 		{name: "v0 indented", partial: true,
-			in:   indent(t, []byte(`{"stack":"dev","latest":{"manifest":`+testManifest+`}}`)),
+			in:   indent(t, []byte(`{"stack":"dev","latest":{"manifest":`+storetest.Manifest+`}}`)),
 			want: Head{Version: 0}},
-		{name: "v5", in: ckpt{version: 5, sp: spPassphrase(testSalt)}.build(), wantErr: ErrUnsupportedVersion},
-		{name: "v-1", in: ckpt{version: -1, sp: spPassphrase(testSalt)}.build(), wantErr: ErrUnsupportedVersion},
+		{name: "v5", in: storetest.Checkpoint{Version: 5, Provider: storetest.Passphrase(testSalt)}.Build(), wantErr: ErrUnsupportedVersion},
+		{name: "v-1", in: storetest.Checkpoint{Version: -1, Provider: storetest.Passphrase(testSalt)}.Build(), wantErr: ErrUnsupportedVersion},
 		{name: "v5 version after checkpoint", in: []byte(`{"checkpoint":{"stack":"s"},"version":5}`), wantErr: ErrUnsupportedVersion},
-		{name: "missing latest", in: ckpt{version: 3, noLatest: true}.build(),
+		{name: "missing latest", in: storetest.Checkpoint{Version: 3, NoLatest: true}.Build(),
 			want: Head{Version: 3, Compression: CompressionNone, Stack: "organization/demo/dev"}},
 		{name: "latest null", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":null}}`),
 			want: Head{Version: 3, Compression: CompressionNone, Stack: "organization/demo/dev"}},
-		{name: "latest without secrets_providers", in: ckpt{version: 3, resources: 2}.build(),
+		{name: "latest without secrets_providers", in: storetest.Checkpoint{Version: 3, Resources: 2}.Build(),
 			want: with(wantKMS, func(h *Head) { h.Provider = nil })},
-		{name: "secrets_providers null", in: ckpt{version: 3, sp: "null"}.build(),
+		{name: "secrets_providers null", in: storetest.Checkpoint{Version: 3, Provider: "null"}.Build(),
 			want: with(wantKMS, func(h *Head) { h.Provider = nil })},
-		{name: "secrets_providers after resources", in: ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 50, spAfter: true}.build(), want: wantKMS},
-		{name: "secrets_providers after resources indented", in: indent(t, ckpt{version: 3, sp: spPassphrase(testSalt), resources: 5, spAfter: true}.build()), want: wantPass},
-		{name: "version after checkpoint", in: []byte(`{"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spPassphrase(testSalt) + `}},"version":3}`),
+		{name: "secrets_providers after resources", in: storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 50, ProviderLast: true}.Build(), want: wantKMS},
+		{name: "secrets_providers after resources indented", in: indent(t, storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt), Resources: 5, ProviderLast: true}.Build()), want: wantPass},
+		{name: "version after checkpoint", in: []byte(`{"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `}},"version":3}`),
 			want: with(wantPass, func(h *Head) {})},
-		{name: "stack after latest", in: []byte(`{"version":3,"checkpoint":{"latest":{"secrets_providers":` + spPassphrase(testSalt) + `},"stack":"organization/demo/dev"}}`),
+		{name: "stack after latest", in: []byte(`{"version":3,"checkpoint":{"latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `},"stack":"organization/demo/dev"}}`),
 			want: wantPass},
-		{name: "unknown keys everywhere", in: []byte(`{"x":[1,{"a":[]}],"version":3,"y":null,"checkpoint":{"config":{"demo:foo":"bar"},"stack":"organization/demo/dev","latest":{"z":{"secrets_providers":1},"secrets_providers":` + spPassphrase(testSalt) + `}}}`),
+		{name: "unknown keys everywhere", in: []byte(`{"x":[1,{"a":[]}],"version":3,"y":null,"checkpoint":{"config":{"demo:foo":"bar"},"stack":"organization/demo/dev","latest":{"z":{"secrets_providers":1},"secrets_providers":` + storetest.Passphrase(testSalt) + `}}}`),
 			want: wantPass},
-		{name: "empty type", in: ckpt{version: 3, sp: `{"type":"","state":null}`}.build(),
+		{name: "empty type", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"","state":null}`}.Build(),
 			want: with(wantPass, func(h *Head) { h.Provider = nil })},
-		{name: "no type", in: ckpt{version: 3, sp: `{"state":{"salt":"v1:x"}}`}.build(),
+		{name: "no type", in: storetest.Checkpoint{Version: 3, Provider: `{"state":{"salt":"v1:x"}}`}.Build(),
 			want: with(wantPass, func(h *Head) { h.Provider = nil })},
-		{name: "unknown type b64", in: ckpt{version: 3, sp: `{"type":"b64","state":null}`}.build(),
+		{name: "unknown type b64", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"b64","state":null}`}.Build(),
 			want: with(wantPass, func(h *Head) { h.Provider = &SecretsProvider{Type: "b64"} })},
-		{name: "unknown type without state", in: ckpt{version: 3, sp: `{"type":"vaultish"}`}.build(),
+		{name: "unknown type without state", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"vaultish"}`}.Build(),
 			want: with(wantPass, func(h *Head) { h.Provider = &SecretsProvider{Type: "vaultish"} })},
-		{name: "escaped strings", in: ckpt{version: 3, sp: `{"type":"cloud","state":{"url":"awskms://alias/x?region=eu-west-1\u0026context_a=b","encryptedkey":"AQ\/x+w=="}}`}.build(),
+		{name: "escaped strings", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"cloud","state":{"url":"awskms://alias/x?region=eu-west-1\u0026context_a=b","encryptedkey":"AQ\/x+w=="}}`}.Build(),
 			want: with(wantPass, func(h *Head) {
 				h.Provider = &SecretsProvider{Type: TypeCloud, URL: "awskms://alias/x?region=eu-west-1&context_a=b", EncryptedKey: "AQ/x+w=="}
 			})},
@@ -134,25 +131,25 @@ func decodeCases(t testing.TB) []decodeCase {
 		// As json.Unmarshal into pulumi's structs: the last of repeated
 		// keys wins, a repeated object merges into the earlier one, and
 		// keys match their field case-insensitively.
-		{name: "repeated secrets_providers: the last wins", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spCloud(testKMSURL, testKMSKey) + `,"resources":[],"secrets_providers":` + spPassphrase(testSalt) + `}}}`),
+		{name: "repeated secrets_providers: the last wins", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Cloud(testKMSURL, testKMSKey) + `,"resources":[],"secrets_providers":` + storetest.Passphrase(testSalt) + `}}}`),
 			want: wantPass},
-		{name: "repeated latest merges", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spPassphrase(testSalt) + `},"latest":{"resources":[]}}}`),
+		{name: "repeated latest merges", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `},"latest":{"resources":[]}}}`),
 			want: wantPass},
-		{name: "repeated latest: null then object forgets", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spPassphrase(testSalt) + `},"latest":null,"latest":{}}}`),
+		{name: "repeated latest: null then object forgets", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `},"latest":null,"latest":{}}}`),
 			want: with(wantPass, func(h *Head) { h.Provider = nil })},
 		{name: "repeated secrets_providers merges type and state", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":{"type":"cloud","state":{"salt":"x"}},"secrets_providers":{"state":{"salt":"` + testSalt + `"},"type":"passphrase"}}}}`),
 			want: wantPass},
-		{name: "repeated checkpoint: the last replaces the first whole", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spCloud(testKMSURL, testKMSKey) + `}},"checkpoint":{"latest":{}}}`),
+		{name: "repeated checkpoint: the last replaces the first whole", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Cloud(testKMSURL, testKMSKey) + `}},"checkpoint":{"latest":{}}}`),
 			want: Head{Version: 3, Compression: CompressionNone, HasLatest: true}},
-		{name: "repeated version: the last wins", in: []byte(`{"version":5,"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spPassphrase(testSalt) + `}}}`),
+		{name: "repeated version: the last wins", in: []byte(`{"version":5,"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `}}}`),
 			want: wantPass},
-		{name: "version null keeps the earlier one", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spPassphrase(testSalt) + `}},"version":null}`),
+		{name: "version null keeps the earlier one", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `}},"version":null}`),
 			want: wantPass},
 		{name: "keys match case-insensitively", in: []byte(`{"Version":3,"CHECKPOINT":{"Stack":"organization/demo/dev","Latest":{"Secrets_Providers":{"Type":"passphrase","State":{"SALT":"` + testSalt + `"}}}}}`),
 			want: wantPass},
-		{name: "escaped key", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets\u005fproviders":` + spPassphrase(testSalt) + `}}}`),
+		{name: "escaped key", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets\u005fproviders":` + storetest.Passphrase(testSalt) + `}}}`),
 			want: wantPass},
-		{name: "the investigation's capitalised Latest", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","Latest":{"secrets_providers":` + spCloud(testKMSURL, testKMSKey) + `}}}`),
+		{name: "the investigation's capitalised Latest", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev","Latest":{"secrets_providers":` + storetest.Cloud(testKMSURL, testKMSKey) + `}}}`),
 			want: wantKMS},
 		{name: "trailing white space", in: append(append([]byte(nil), pass...), " \n\t\r\n"...), want: wantPass},
 		{name: "a stack field in a v0 file's checkpoint member is not read by pulumi", in: []byte(`{"version":0,"checkpoint":{"stack":5}}`),
@@ -162,8 +159,8 @@ func decodeCases(t testing.TB) []decodeCase {
 
 		{name: "trailing data", in: append(append([]byte(nil), pass...), " x"...), wantErr: ErrCorrupt},
 		{name: "a second document", in: append(append([]byte(nil), pass...), pass...), wantErr: ErrCorrupt},
-		{name: "bad JSON after the provider", in: []byte(`{"version":3,"checkpoint":{"latest":{"secrets_providers":` + spPassphrase(testSalt) + `,"resources":[1,]}}}`), wantErr: ErrCorrupt},
-		{name: "control character in a string after the provider", in: []byte("{\"version\":3,\"checkpoint\":{\"latest\":{\"secrets_providers\":" + spPassphrase(testSalt) + ",\"x\":\"a\x01b\"}}}"), wantErr: ErrCorrupt},
+		{name: "bad JSON after the provider", in: []byte(`{"version":3,"checkpoint":{"latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `,"resources":[1,]}}}`), wantErr: ErrCorrupt},
+		{name: "control character in a string after the provider", in: []byte("{\"version\":3,\"checkpoint\":{\"latest\":{\"secrets_providers\":" + storetest.Passphrase(testSalt) + ",\"x\":\"a\x01b\"}}}"), wantErr: ErrCorrupt},
 		{name: "bad escape", in: []byte(`{"version":3,"x":"\q"}`), wantErr: ErrCorrupt},
 		{name: "leading zero", in: []byte(`{"version":3,"x":01}`), wantErr: ErrCorrupt},
 		{name: "version too large for an int", in: []byte(`{"version":123456789012345678901234567890}`), wantErr: ErrCorrupt},
@@ -179,16 +176,16 @@ func decodeCases(t testing.TB) []decodeCase {
 		{name: "version float", in: []byte(`{"version":3.5,"checkpoint":{}}`), wantErr: ErrCorrupt},
 		{name: "checkpoint not an object", in: []byte(`{"version":3,"checkpoint":[]}`), wantErr: ErrCorrupt},
 		{name: "latest not an object", in: []byte(`{"version":3,"checkpoint":{"latest":"x"}}`), wantErr: ErrCorrupt},
-		{name: "secrets_providers not an object", in: ckpt{version: 3, sp: `"passphrase"`}.build(), wantErr: ErrCorrupt},
-		{name: "type not a string", in: ckpt{version: 3, sp: `{"type":3}`}.build(), wantErr: ErrCorrupt},
-		{name: "state a string", in: ckpt{version: 3, sp: `{"type":"passphrase","state":"v1:x"}`}.build(), wantErr: ErrCorrupt},
-		{name: "salt not a string", in: ckpt{version: 3, sp: `{"type":"passphrase","state":{"salt":1}}`}.build(), wantErr: ErrCorrupt},
+		{name: "secrets_providers not an object", in: storetest.Checkpoint{Version: 3, Provider: `"passphrase"`}.Build(), wantErr: ErrCorrupt},
+		{name: "type not a string", in: storetest.Checkpoint{Version: 3, Provider: `{"type":3}`}.Build(), wantErr: ErrCorrupt},
+		{name: "state a string", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"passphrase","state":"v1:x"}`}.Build(), wantErr: ErrCorrupt},
+		{name: "salt not a string", in: storetest.Checkpoint{Version: 3, Provider: `{"type":"passphrase","state":{"salt":1}}`}.Build(), wantErr: ErrCorrupt},
 		{name: "unterminated", in: []byte(`{"version":3,"checkpoint":{"stack":"organization/demo/dev"`), wantErr: ErrCorrupt},
 		{name: "gzip magic then garbage", in: append([]byte{0x1f, 0x8b, 0x08}, "garbage garbage"...), wantErr: ErrCorrupt},
 		{name: "zstd magic then garbage", in: append([]byte{0x28, 0xb5, 0x2f, 0xfd}, "garbage garbage"...), wantErr: ErrCorrupt},
-		{name: "gzip of garbage", in: gzipBytes(t, []byte("not json")), wantErr: ErrCorrupt},
-		{name: "zstd of garbage", in: zstdBytes(t, []byte("not json")), wantErr: ErrCorrupt},
-		{name: "gzip of empty", in: gzipBytes(t, nil), wantErr: ErrCorrupt},
+		{name: "gzip of garbage", in: storetest.Gzip(t, []byte("not json")), wantErr: ErrCorrupt},
+		{name: "zstd of garbage", in: storetest.Zstd(t, []byte("not json")), wantErr: ErrCorrupt},
+		{name: "gzip of empty", in: storetest.Gzip(t, nil), wantErr: ErrCorrupt},
 		{name: "just the gzip magic", in: []byte{0x1f, 0x8b, 0x08}, wantErr: ErrCorrupt},
 		{name: "just the zstd magic", in: []byte{0x28, 0xb5, 0x2f, 0xfd}, wantErr: ErrCorrupt},
 	}
@@ -243,7 +240,7 @@ func TestDecodeHeadOneByteReads(t *testing.T) {
 
 func TestDecodeHeadReaderError(t *testing.T) {
 	boom := errors.New("boom")
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
 	r := io.MultiReader(bytes.NewReader(kms[:40]), iotest.ErrReader(boom))
 	if _, err := decodeHead(r); err == nil {
 		t.Fatal("DecodeHead of a failing reader succeeded")
@@ -254,7 +251,7 @@ func TestDecodeHeadReaderError(t *testing.T) {
 // json.Unmarshal does: a reader that fails after the provider is an error,
 // not a provider that pulumi might not load.
 func TestDecodeHeadReadsWhole(t *testing.T) {
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 2000}.build()
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 2000}.Build()
 	end := bytes.Index(kms, []byte(`,"resources"`))
 	boom := errors.New("read past the provider")
 	r := io.MultiReader(bytes.NewReader(kms[:end+8192]), iotest.ErrReader(boom))
@@ -267,9 +264,9 @@ func TestDecodeHeadReadsWhole(t *testing.T) {
 // return ErrCorrupt or the right provider, never panic, never another
 // provider.
 func TestDecodeHeadTruncated(t *testing.T) {
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey), resources: 2}.build()
-	after := ckpt{version: 3, sp: spPassphrase(testSalt), resources: 1, spAfter: true}.build()
-	versionLast := []byte(`{"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + spPassphrase(testSalt) + `}},"version":3}`)
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey), Resources: 2}.Build()
+	after := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt), Resources: 1, ProviderLast: true}.Build()
+	versionLast := []byte(`{"checkpoint":{"stack":"organization/demo/dev","latest":{"secrets_providers":` + storetest.Passphrase(testSalt) + `}},"version":3}`)
 	inputs := []struct {
 		name string
 		data []byte
@@ -279,10 +276,10 @@ func TestDecodeHeadTruncated(t *testing.T) {
 		{"indented", indent(t, kms), provKMS},
 		{"provider after resources", after, provPassphrase},
 		{"version last", versionLast, provPassphrase},
-		{"export", indent(t, []byte(`{"version":3,"deployment":{"manifest":`+testManifest+`,"secrets_providers":`+spCloud(testKMSURL, testKMSKey)+`}}`)), provKMS},
-		{"gzip", gzipBytes(t, kms), provKMS},
-		{"zstd", zstdBytes(t, kms), provKMS},
-		{"zstd provider after resources", zstdBytes(t, after), provPassphrase},
+		{"export", indent(t, []byte(`{"version":3,"deployment":{"manifest":`+storetest.Manifest+`,"secrets_providers":`+storetest.Cloud(testKMSURL, testKMSKey)+`}}`)), provKMS},
+		{"gzip", storetest.Gzip(t, kms), provKMS},
+		{"zstd", storetest.Zstd(t, kms), provKMS},
+		{"zstd provider after resources", storetest.Zstd(t, after), provPassphrase},
 	}
 	for _, in := range inputs {
 		// Only trailing white space may go: json.Unmarshal refuses any
@@ -310,8 +307,8 @@ func TestDecodeHeadMagicOnly(t *testing.T) {
 	// A plain checkpoint that merely starts like a compressed one is not
 	// possible (JSON starts with '{' or whitespace), so check the other way
 	// round: compression is detected whatever the caller believes.
-	kms := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
-	for name, in := range map[string][]byte{CompressionNone: kms, CompressionGzip: gzipBytes(t, kms), CompressionZstd: zstdBytes(t, kms)} {
+	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
+	for name, in := range map[string][]byte{CompressionNone: kms, CompressionGzip: storetest.Gzip(t, kms), CompressionZstd: storetest.Zstd(t, kms)} {
 		h, err := decodeHead(bytes.NewReader(in))
 		if err != nil || h.Compression != name || !sameProvider(h.Provider, provKMS) {
 			t.Errorf("%s: DecodeHead = %+v %s, %v", name, h, provString(h.Provider), err)
@@ -322,129 +319,10 @@ func TestDecodeHeadMagicOnly(t *testing.T) {
 func TestDecodeHeadLargeStringsInResources(t *testing.T) {
 	// A resource with a string much larger than any buffer.
 	big := strings.Repeat("x", 1<<20)
-	in := []byte(`{"version":3,"checkpoint":{"latest":{"resources":[{"urn":"` + big + `"}],"secrets_providers":` + spPassphrase(testSalt) + `}}}`)
+	in := []byte(`{"version":3,"checkpoint":{"latest":{"resources":[{"urn":"` + big + `"}],"secrets_providers":` + storetest.Passphrase(testSalt) + `}}}`)
 	h, err := decodeHead(bytes.NewReader(in))
 	if err != nil || !sameProvider(h.Provider, provPassphrase) {
 		t.Fatalf("DecodeHead = %s, %v", provString(h.Provider), err)
-	}
-}
-
-// pulumiFixture is one checkpoint the real pulumi CLI wrote, as
-// testdata/checkpoints/MANIFEST.md describes it.
-type pulumiFixture struct {
-	file, compression, stack string
-	version                  int
-	provider                 *SecretsProvider
-	keyID                    string
-}
-
-// readPulumiFixtures parses MANIFEST.md: the table gives compression,
-// version and stack; each file's "Expected provider" list gives the
-// provider. The generator rewrites both together, so the test follows a
-// regeneration.
-func readPulumiFixtures(t testing.TB) []pulumiFixture {
-	t.Helper()
-	manifest, err := os.ReadFile(filepath.Join("testdata", "checkpoints", "MANIFEST.md"))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip("no testdata/checkpoints/MANIFEST.md; run make fixtures")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	unquote := func(s string) string { return strings.Trim(strings.TrimSpace(s), "`") }
-	byFile := map[string]*pulumiFixture{}
-	var order []string
-	var cur *pulumiFixture
-	for _, line := range strings.Split(string(manifest), "\n") {
-		switch {
-		case strings.HasPrefix(line, "| `"):
-			cells := strings.Split(line, "|")
-			if len(cells) < 10 {
-				t.Fatalf("MANIFEST.md: short table row %q", line)
-			}
-			f := &pulumiFixture{file: unquote(cells[1]), compression: strings.TrimSpace(cells[3]), stack: unquote(cells[6])}
-			if f.stack == "—" {
-				f.stack = ""
-			}
-			if _, err := fmt.Sscan(strings.TrimSpace(cells[5]), &f.version); err != nil {
-				t.Fatalf("MANIFEST.md: version in %q: %v", line, err)
-			}
-			byFile[f.file] = f
-			order = append(order, f.file)
-		case strings.HasPrefix(line, "### `"):
-			cur = byFile[unquote(strings.TrimPrefix(line, "### "))]
-			if cur == nil {
-				t.Fatalf("MANIFEST.md: section %q has no table row", line)
-			}
-		case cur != nil && strings.HasPrefix(line, "- "):
-			k, v, _ := strings.Cut(strings.TrimPrefix(line, "- "), ":")
-			v = unquote(v)
-			if k == "none" {
-				continue
-			}
-			if cur.provider == nil {
-				cur.provider = &SecretsProvider{}
-			}
-			switch k {
-			case "type":
-				cur.provider.Type = v
-			case "url":
-				cur.provider.URL = v
-			case "encryptedkey":
-				cur.provider.EncryptedKey = v
-			case "salt":
-				cur.provider.Salt = v
-			case "key id":
-				cur.keyID = v
-			}
-		}
-	}
-	var fixtures []pulumiFixture
-	for _, f := range order {
-		fixtures = append(fixtures, *byFile[f])
-	}
-	if len(fixtures) == 0 {
-		t.Fatal("MANIFEST.md lists no fixtures")
-	}
-	return fixtures
-}
-
-// TestDecodeHeadPulumiFixtures decodes checkpoints the real pulumi wrote.
-func TestDecodeHeadPulumiFixtures(t *testing.T) {
-	compressions := map[string]string{"none": CompressionNone, "gzip": CompressionGzip, "zstd": CompressionZstd}
-	for _, f := range readPulumiFixtures(t) {
-		t.Run(f.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", "checkpoints", f.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := decodeHead(bytes.NewReader(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !sameProvider(h.Provider, f.provider) {
-				t.Errorf("Provider = %s, want %s", provString(h.Provider), provString(f.provider))
-			}
-			if h.Version != f.version || h.Stack != f.stack || h.Compression != compressions[f.compression] {
-				t.Errorf("DecodeHead = version %d stack %q compression %q; want %d %q %q", h.Version, h.Stack, h.Compression, f.version, f.stack, f.compression)
-			}
-			if h.Provider != nil {
-				if got := h.Provider.KeyID(); got != f.keyID {
-					t.Errorf("KeyID = %q, want %q", got, f.keyID)
-				}
-				if !h.Provider.Known() {
-					t.Errorf("Known() = false")
-				}
-			}
-			// Through a backend too, under a name that says nothing.
-			mem := storetest.NewMem()
-			mem.Put(".pulumi/stacks/demo/x.json", data, t0)
-			cs := &storetest.Counting{Store: mem}
-			bh, err := NewBackend(nil, cs).ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
-			if err != nil || !sameProvider(bh.Provider, f.provider) || cs.Bytes() != int64(len(data)) {
-				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, cs.Bytes(), provString(f.provider), len(data))
-			}
-		})
 	}
 }
 

@@ -4,33 +4,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/stacksync/stacksync/internal/elide"
 )
 
 // maxNameLen is Pulumi's limit on project and stack names, in bytes.
 const maxNameLen = 100
 
-// A name up to maxQuoted bytes is quoted whole in an error message; a
-// longer one is cut to its first cutQuoted bytes.
-const (
-	maxQuoted = 128
-	cutQuoted = 64
-)
-
-// quoteName quotes a name for an error message as %q does. A name longer
-// than maxQuoted bytes is cut to its first cutQuoted bytes (on a character
-// boundary) and marked with its full length, so a 5,000-character name is
-// not echoed whole, while one just over Pulumi's limit still is.
-func quoteName(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	cut := cutQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(s[:cut]), len(s))
-}
+// quoteName quotes a name for an error message as %q does, cut when it
+// is long (see elide.Name), so a 5,000-character name is not echoed whole,
+// while one just over Pulumi's limit still is.
+func quoteName(s string) string { return elide.Name(s, strconv.Quote) }
 
 // StackRef names one stack of a DIY backend. Project is empty for a stack in
 // the legacy (non-project) layout.
@@ -45,6 +29,15 @@ func (r StackRef) String() string {
 		return r.Name
 	}
 	return r.Project + "/" + r.Name
+}
+
+// refLess orders stack references as listings and audits are: by
+// project, then stack.
+func refLess(a, b StackRef) bool {
+	if a.Project != b.Project {
+		return a.Project < b.Project
+	}
+	return a.Name < b.Name
 }
 
 // validName reports whether s is a name Pulumi accepts for a project or stack

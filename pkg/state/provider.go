@@ -1,8 +1,10 @@
 package state
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"path"
@@ -142,20 +144,46 @@ func (p SecretsProvider) Fingerprint() string {
 	return hex.EncodeToString(sum[:])[:12]
 }
 
-// Describe returns a short human description: the kind and, for awskms, the
-// key; never the encrypted key or salt themselves.
-func (p SecretsProvider) Describe() string {
-	switch k := p.Kind(); k {
-	case "awskms":
-		return "awskms " + p.KeyID()
-	case "passphrase", "service":
-		return k
-	case "unknown":
-		if p.Type != TypeCloud {
-			return "unknown type " + p.Type
-		}
-		return "cloud " + p.URL
-	default:
-		return p.URL
+// providerJSON is apitype.SecretsProvidersV1, decoded by encoding/json as
+// pulumi decodes it.
+type providerJSON struct {
+	Type  string          `json:"type"`
+	State json.RawMessage `json:"state"`
+}
+
+// providerFrom decodes a provider's state as pulumi's manager for its type
+// does.
+func providerFrom(j *providerJSON) (*SecretsProvider, error) {
+	p := &SecretsProvider{Type: j.Type}
+	if len(j.State) == 0 || bytes.Equal(j.State, []byte("null")) {
+		return p, nil
 	}
+	switch j.Type {
+	case TypePassphrase:
+		var st struct {
+			Salt string `json:"salt"`
+		}
+		if err := json.Unmarshal(j.State, &st); err != nil {
+			return nil, typeError("secrets_providers.state", err)
+		}
+		p.Salt = st.Salt
+	case TypeCloud:
+		var st struct {
+			URL          string `json:"url"`
+			EncryptedKey string `json:"encryptedkey"`
+		}
+		if err := json.Unmarshal(j.State, &st); err != nil {
+			return nil, typeError("secrets_providers.state", err)
+		}
+		p.URL, p.EncryptedKey = st.URL, st.EncryptedKey
+	default:
+		// Shown only: a service URL, or whatever an unknown type holds.
+		var st struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(j.State, &st) == nil {
+			p.URL = st.URL
+		}
+	}
+	return p, nil
 }

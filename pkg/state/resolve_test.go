@@ -14,7 +14,7 @@ import (
 // second round follows only when the guess was wrong.
 func TestProviderOneRound(t *testing.T) {
 	ctx := context.Background()
-	cp := ckpt{version: 3, sp: spCloud(testKMSURL, testKMSKey)}.build()
+	cp := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
 	tests := []struct {
 		name    string
 		objs    map[string][]byte
@@ -44,7 +44,7 @@ func TestProviderOneRound(t *testing.T) {
 		},
 		{
 			name: "zstd is current: a second round reads it",
-			objs: map[string][]byte{metaKey: []byte("version: 1\n"), ".pulumi/stacks/demo/dev.json.zst": zstdBytes(t, cp)},
+			objs: map[string][]byte{metaKey: []byte("version: 1\n"), ".pulumi/stacks/demo/dev.json.zst": storetest.Zstd(t, cp)},
 			ref:  StackRef{"demo", "dev"}, locks: true,
 			want: []string{
 				"GET .pulumi/meta.yaml", "GET .pulumi/stacks/demo/dev.json", "GET .pulumi/stacks/demo/dev.json.zst",
