@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stacksync/stacksync/pkg/internal/localfile"
+	"github.com/stacksync/stacksync/internal/localfile"
 )
 
 // Pulumi's passphrase environment variables.

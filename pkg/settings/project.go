@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/stacksync/stacksync/pkg/internal/localfile"
+	"github.com/stacksync/stacksync/internal/localfile"
 	"github.com/stacksync/stacksync/pkg/state"
 	"gopkg.in/yaml.v3"
 )

@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/stacksync/stacksync/pkg/internal/localfile"
+	"github.com/stacksync/stacksync/internal/localfile"
 )
 
 // ErrChanged is returned by Update when another program changed the

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stacksync/stacksync/pkg/internal/localfile"
+	"github.com/stacksync/stacksync/internal/localfile"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/stacksync/stacksync/pkg/internal/localfile"
+	"github.com/stacksync/stacksync/internal/localfile"
 )
 
 // caBundleLimit caps the CA bundle read: a system bundle of every public
