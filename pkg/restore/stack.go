@@ -29,7 +29,7 @@ func (w *Workspace) list(ctx context.Context) (*listing, error) {
 	}
 	l := &listing{objects: map[string]state.StackObject{}}
 	for _, s := range all.Stacks {
-		if s.Legacy && !all.Layout.Legacy {
+		if s.Legacy && !all.Legacy {
 			continue
 		}
 		l.refs = append(l.refs, state.StackRef{Project: proj, Name: s.Ref.Name})

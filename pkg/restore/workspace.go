@@ -83,13 +83,17 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 	if w.Project != nil {
 		projectURL = w.Project.BackendURL
 	}
-	raw, source, err := state.ResolveBackendURL(ctx, cfg.BackendURL, projectURL, getenv, home)
-	if err != nil {
-		return nil, err
+	raw, from := cfg.BackendURL, ""
+	if raw == "" {
+		var err error
+		if raw, from, err = state.ResolveBackendURL(ctx, projectURL, getenv, home); err != nil {
+			return nil, err
+		}
+		from = " (from " + from + ")"
 	}
 	u, err := state.ParseBackendURL(raw, w.Dir, home)
 	if err != nil {
-		return nil, fmt.Errorf("backend %s (from %s): %w", raw, source, err)
+		return nil, fmt.Errorf("backend %s%s: %w", raw, from, err)
 	}
 	// A relative file:// URL names a different directory per workspace.
 	key := raw
@@ -100,9 +104,9 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 		return b, nil
 	}
 	u.S3.CABundle = cfg.CABundle
-	b, err := state.OpenURL(ctx, u, state.OpenOptions{MaxCheckpointSize: cfg.MaxCheckpointSize})
+	b, err := state.Open(ctx, u, state.OpenOptions{MaxCheckpointSize: cfg.MaxCheckpointSize})
 	if err != nil {
-		return nil, fmt.Errorf("opening backend %s (from %s): %w", raw, source, err)
+		return nil, fmt.Errorf("opening backend %s%s: %w", raw, from, err)
 	}
 	if cfg.Backends != nil {
 		cfg.Backends[key] = b

@@ -51,14 +51,14 @@ var passphraseLimit = localfile.Limit{Max: 1 << 20, Of: "a passphrase file"}
 // checkPlaintext is what pulumi encrypts into the salt's check value.
 const checkPlaintext = "pulumi"
 
-// Passphrase is the passphrase pulumi would use, and where it came from.
-type Passphrase struct {
+// passphraseValue is the passphrase pulumi would use, and where it came from.
+type passphraseValue struct {
 	phrase string
 	// Source is EnvPassphrase, or EnvPassphraseFile and the file's path.
 	Source string
 }
 
-// ReadPassphrase finds the passphrase as pulumi's readPassphrase does:
+// readPassphrase finds the passphrase as pulumi's readPassphrase does:
 // EnvPassphrase when set, even to "" (pulumi then uses the empty
 // passphrase); else the file EnvPassphraseFile names when it is set and not
 // empty, its content with surrounding white space trimmed. A relative path
@@ -69,16 +69,16 @@ type Passphrase struct {
 // The file must be a regular file (or a symlink to one) of at most 1 MiB:
 // a named pipe or a device is refused without blocking on it, and the read
 // stops when ctx is done; either is an error wrapping ErrPassphraseFile.
-func ReadPassphrase(ctx context.Context, lookupEnv func(string) (string, bool), dir string) (Passphrase, error) {
+func readPassphrase(ctx context.Context, lookupEnv func(string) (string, bool), dir string) (passphraseValue, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
 	if p, ok := lookupEnv(EnvPassphrase); ok {
-		return Passphrase{phrase: p, Source: EnvPassphrase}, nil
+		return passphraseValue{phrase: p, Source: EnvPassphrase}, nil
 	}
 	file, ok := lookupEnv(EnvPassphraseFile)
 	if !ok || file == "" {
-		return Passphrase{}, ErrNoPassphrase
+		return passphraseValue{}, ErrNoPassphrase
 	}
 	path := file
 	if !filepath.IsAbs(path) && dir != "" {
@@ -87,14 +87,14 @@ func ReadPassphrase(ctx context.Context, lookupEnv func(string) (string, bool), 
 	data, err := localfile.Read(ctx, path, passphraseLimit)
 	if err != nil {
 		// The error names the file, never its content.
-		return Passphrase{}, fmt.Errorf("%w: %w", ErrPassphraseFile, err)
+		return passphraseValue{}, fmt.Errorf("%w: %w", ErrPassphraseFile, err)
 	}
-	p := Passphrase{phrase: strings.TrimSpace(string(data)), Source: EnvPassphraseFile + " " + path}
+	p := passphraseValue{phrase: strings.TrimSpace(string(data)), Source: EnvPassphraseFile + " " + path}
 	clear(data)
 	return p, nil
 }
 
-// CheckPassphrase reports whether p opens a passphrase provider's salt
+// checkSalt reports whether p opens a passphrase provider's salt
 // state, "v1:<base64 salt>:v1:<base64 nonce>:<base64 ciphertext>", exactly
 // as pulumi's symmetricCrypterFromPhraseAndState does: the key is
 // PBKDF2-HMAC-SHA256 of the passphrase and the salt (one million
@@ -102,7 +102,7 @@ func ReadPassphrase(ctx context.Context, lookupEnv func(string) (string, bool), 
 // that key opens the check value to "pulumi". It returns nil,
 // ErrIncorrectPassphrase, or an error wrapping ErrBadSalt for a state
 // pulumi also refuses. The derived key is zeroed before it returns.
-func CheckPassphrase(state string, p Passphrase) error {
+func checkSalt(state string, p passphraseValue) error {
 	parts := strings.SplitN(state, ":", 3)
 	if len(parts) != 3 {
 		return fmt.Errorf("%w: want v1:<salt>:<check value>", ErrBadSalt)

@@ -61,28 +61,28 @@ func TestReadPassphraseFileBounds(t *testing.T) {
 				ctx = t.Context()
 			}
 			type result struct {
-				p   Passphrase
+				p   passphraseValue
 				err error
 			}
 			done := make(chan result, 1)
 			go func() {
-				p, err := ReadPassphrase(ctx, env(EnvPassphraseFile, tt.file), "")
+				p, err := readPassphrase(ctx, env(EnvPassphraseFile, tt.file), "")
 				done <- result{p, err}
 			}()
 			var r result
 			select {
 			case r = <-done:
 			case <-time.After(5 * time.Second):
-				t.Fatalf("ReadPassphrase(%s) blocked", tt.file)
+				t.Fatalf("readPassphrase(%s) blocked", tt.file)
 			}
 			if tt.wantErr == "" {
 				if r.err != nil || r.p.phrase != pulumiPhrase {
-					t.Fatalf("ReadPassphrase = %q, %v; want the phrase", r.p.phrase, r.err)
+					t.Fatalf("readPassphrase = %q, %v; want the phrase", r.p.phrase, r.err)
 				}
 				return
 			}
 			if msg := r.err.Error(); !errors.Is(r.err, tt.is) || !strings.Contains(msg, tt.wantErr) || strings.Contains(msg, "\n") {
-				t.Errorf("ReadPassphrase = %v; want one line wrapping %v and holding %q", r.err, tt.is, tt.wantErr)
+				t.Errorf("readPassphrase = %v; want one line wrapping %v and holding %q", r.err, tt.is, tt.wantErr)
 			}
 		})
 	}

@@ -49,7 +49,7 @@ func TestReadPassphrase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := ReadPassphrase(t.Context(), tt.lookup, tt.dir)
+			p, err := readPassphrase(t.Context(), tt.lookup, tt.dir)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -76,9 +76,9 @@ func TestCheckPassphrase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckPassphrase(tt.salt, Passphrase{phrase: tt.phrase})
+			err := checkSalt(tt.salt, passphraseValue{phrase: tt.phrase})
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("CheckPassphrase = %v, want %v", err, tt.want)
+				t.Fatalf("checkSalt = %v, want %v", err, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), tt.phrase) {
 				t.Errorf("error %q holds the passphrase", err)

@@ -31,9 +31,6 @@ func (s Status) String() string {
 	return fmt.Sprintf("Status(%d)", int(s))
 }
 
-// MarshalText makes s encode as its name in JSON.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // Reason is the stable, machine-readable cause of a Result.
 type Reason string
 
@@ -121,9 +118,6 @@ type Result struct {
 	// under another key than the URL names, say).
 	Warning string
 }
-
-// Finding reports whether r says pulumi will not decrypt.
-func (r Result) Finding() bool { return r.Status == StatusFail }
 
 func ok(reason Reason, format string, args ...any) Result {
 	return Result{Status: StatusOK, Reason: reason, Message: fmt.Sprintf(format, args...)}

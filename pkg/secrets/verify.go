@@ -75,7 +75,7 @@ func (v *Verifier) verifyPassphrase(ctx context.Context, salt string) Result {
 }
 
 func (v *Verifier) checkPassphrase(ctx context.Context, salt string) Result {
-	p, err := ReadPassphrase(ctx, v.LookupEnv, v.Dir)
+	p, err := readPassphrase(ctx, v.LookupEnv, v.Dir)
 	switch {
 	case errors.Is(err, ErrNoPassphrase):
 		return fail(ReasonPassphraseMissing, "neither %s nor %s is set: pulumi would fail with \"passphrase must be set\"", EnvPassphrase, EnvPassphraseFile)
@@ -85,7 +85,7 @@ func (v *Verifier) checkPassphrase(ctx context.Context, salt string) Result {
 	case err != nil:
 		return fail(ReasonPassphraseFile, "%v", err)
 	}
-	switch err := CheckPassphrase(salt, p); {
+	switch err := checkSalt(salt, p); {
 	case err == nil:
 		return ok(ReasonPassphraseCorrect, "the passphrase from %s opens the stack's salt", p.Source)
 	case errors.Is(err, ErrIncorrectPassphrase):

@@ -192,10 +192,10 @@ func LoadProject(ctx context.Context, path string) (*Project, error) {
 	return p, nil
 }
 
-// SettingsDir returns the directory that holds the project's stack settings
+// settingsDir returns the directory that holds the project's stack settings
 // files: Dir, or Dir joined with StackConfigDir when that is set (joined the
 // way pulumi joins it, so an absolute StackConfigDir still lands under Dir).
-func (p *Project) SettingsDir() string {
+func (p *Project) settingsDir() string {
 	if p.StackConfigDir == "" {
 		return p.Dir
 	}
@@ -204,22 +204,22 @@ func (p *Project) SettingsDir() string {
 
 // SettingsPath returns the path of the settings file of stack, which must be
 // a bare stack name ("dev", not "organization/proj/dev"): Pulumi.<stack><Ext>
-// in SettingsDir. Dots in the name are kept. It returns an error wrapping
+// in settingsDir. Dots in the name are kept. It returns an error wrapping
 // ErrInvalidStackName when the name could escape the directory or is not a
 // name Pulumi accepts.
 func (p *Project) SettingsPath(stack string) (string, error) {
 	if err := state.ValidateName("stack", stack); err != nil {
 		return "", err
 	}
-	return filepath.Join(p.SettingsDir(), "Pulumi."+stack+p.Ext), nil
+	return filepath.Join(p.settingsDir(), "Pulumi."+stack+p.Ext), nil
 }
 
 // SettingsFiles returns the sorted names of the stacks that have a settings
-// file (Pulumi.<stack><Ext>) in SettingsDir. Files whose stack part is not a
+// file (Pulumi.<stack><Ext>) in settingsDir. Files whose stack part is not a
 // valid stack name are skipped, and so is the project file itself. A missing
 // directory has no settings files.
 func (p *Project) SettingsFiles() ([]string, error) {
-	dir := p.SettingsDir()
+	dir := p.settingsDir()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -189,24 +189,6 @@ type settingsDoc interface {
 	apply(want [3]string, cur [3]fieldState, ops [3]op) ([]byte, error)
 }
 
-// ReadFields returns the secrets provider fields of a settings file, read
-// the way Pulumi reads them (a null value reads as empty).
-func ReadFields(data []byte, format Format) (Fields, error) {
-	if format == FormatJSON {
-		return readFieldsJSON(data)
-	}
-	return readFieldsYAML(data)
-}
-
-// SecureValues counts the secure values ({secure: …}) under the config key
-// of a settings file, nested objects and arrays included.
-func SecureValues(data []byte, format Format) (int, error) {
-	if format == FormatJSON {
-		return secureValuesJSON(data)
-	}
-	return secureValuesYAML(data)
-}
-
 // fieldState is what a file holds for one of the three fields.
 type fieldState struct {
 	present bool   // the key is in the file

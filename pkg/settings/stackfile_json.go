@@ -179,7 +179,7 @@ func fieldIndexJSON(name string) int {
 	return -1
 }
 
-// readFieldsJSON implements ReadFields for JSON.
+// readFieldsJSON implements readFields for JSON.
 func readFieldsJSON(data []byte) (Fields, error) {
 	d, err := parseJSON(data)
 	if err != nil {

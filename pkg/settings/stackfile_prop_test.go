@@ -54,9 +54,9 @@ func equivalent(got, want Fields) bool {
 // checkEditProperties checks properties (a)-(c) of an edit that succeeded.
 func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts EditOptions, strip func([]byte) (string, error)) {
 	t.Helper()
-	got, err := ReadFields(out, opts.Format)
+	got, err := readFields(out, opts.Format)
 	if err != nil {
-		t.Fatalf("ReadFields(output): %v\noutput:\n%s", err, out)
+		t.Fatalf("readFields(output): %v\noutput:\n%s", err, out)
 	}
 	if !equivalent(got, want) {
 		t.Fatalf("(a) output fields %+v, want %+v\ninput:\n%s\noutput:\n%s", got, want, in, out)
@@ -148,11 +148,11 @@ func FuzzEdit(f *testing.F) {
 		if res.Action == ActionUnchanged && !bytes.Equal(out, data) {
 			t.Fatal("unchanged but output differs")
 		}
-		got, err := ReadFields(out, opts.Format)
+		got, err := readFields(out, opts.Format)
 		if err != nil && len(out) > 0 {
 			// Pulumi reads differently from Edit only for files Edit
 			// would refuse; the fields Edit wrote must still read back.
-			t.Fatalf("ReadFields(output): %v\noutput: %q", err, out)
+			t.Fatalf("readFields(output): %v\noutput: %q", err, out)
 		}
 		if err == nil && !equivalent(got, want) {
 			t.Fatalf("output fields %+v, want %+v\ninput: %q\noutput: %q", got, want, data, out)

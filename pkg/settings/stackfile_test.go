@@ -127,17 +127,17 @@ func TestReadFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadFields([]byte(tt.in), tt.format)
+			got, err := readFields([]byte(tt.in), tt.format)
 			if (err != nil) != tt.err {
-				t.Fatalf("ReadFields error = %v, want error %v", err, tt.err)
+				t.Fatalf("readFields error = %v, want error %v", err, tt.err)
 			}
 			if got != tt.want {
-				t.Errorf("ReadFields = %+v, want %+v", got, tt.want)
+				t.Errorf("readFields = %+v, want %+v", got, tt.want)
 			}
 			if tt.err {
 				return
 			}
-			n, err := SecureValues([]byte(tt.in), tt.format)
+			n, err := secureCount([]byte(tt.in), tt.format)
 			if err != nil || n != tt.secure {
 				t.Errorf("SecureValues = %d, %v; want %d", n, err, tt.secure)
 			}
@@ -152,4 +152,22 @@ func TestActionString(t *testing.T) {
 			t.Errorf("%d.String() = %q, want %q", int(a), a.String(), want)
 		}
 	}
+}
+
+// readFields returns the secrets provider fields of a settings file, read
+// the way Pulumi reads them (a null value reads as empty).
+func readFields(data []byte, format Format) (Fields, error) {
+	if format == FormatJSON {
+		return readFieldsJSON(data)
+	}
+	return readFieldsYAML(data)
+}
+
+// secureCount counts the secure values ({secure: …}) under the config key
+// of a settings file, nested objects and arrays included.
+func secureCount(data []byte, format Format) (int, error) {
+	if format == FormatJSON {
+		return secureValuesJSON(data)
+	}
+	return secureValuesYAML(data)
 }

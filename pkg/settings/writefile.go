@@ -52,14 +52,6 @@ func Update(ctx context.Context, path string, edit func(old []byte) ([]byte, err
 	return updater{}.update(ctx, path, edit)
 }
 
-// WriteFile atomically replaces the file at path with data, as [Update]
-// does with an edit that returns data. When the file already holds data,
-// nothing is written and its mtime is unchanged.
-func WriteFile(path string, data []byte) error {
-	_, err := Update(context.Background(), path, func([]byte) ([]byte, error) { return data, nil })
-	return err
-}
-
 // updater carries the seams tests use to reach the steps of Update that the
 // file system alone cannot reach: the zero value is Update.
 type updater struct {

@@ -50,7 +50,7 @@ func TestWriteFileKeepsMode(t *testing.T) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(path, []byte("new\n")); err != nil {
+	if err := writeFile(path, []byte("new\n")); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -73,7 +73,7 @@ func TestWriteFileNewFileMode(t *testing.T) {
 	defer syscall.Umask(old)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "Pulumi.dev.yaml")
-	if err := WriteFile(path, []byte("x: 1\n")); err != nil {
+	if err := writeFile(path, []byte("x: 1\n")); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -101,7 +101,7 @@ func TestWriteFileSymlink(t *testing.T) {
 	if err := os.Symlink(filepath.Join("real", "Pulumi.dev.yaml"), link); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(link, []byte("new\n")); err != nil {
+	if err := writeFile(link, []byte("new\n")); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -122,7 +122,7 @@ func TestWriteFileSymlink(t *testing.T) {
 	if err := os.Symlink("real/Pulumi.prod.yaml", dangling); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(dangling, []byte("p\n")); err != nil {
+	if err := writeFile(dangling, []byte("p\n")); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, filepath.Join(dir, "real", "Pulumi.prod.yaml")); got != "p\n" {
@@ -143,7 +143,7 @@ func TestWriteFileUnchangedKeepsMtime(t *testing.T) {
 	if err := os.Chtimes(path, past, past); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(path, []byte("same\n")); err != nil {
+	if err := writeFile(path, []byte("same\n")); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -154,7 +154,7 @@ func TestWriteFileUnchangedKeepsMtime(t *testing.T) {
 		t.Errorf("mtime changed to %v; want %v", fi.ModTime(), past)
 	}
 	// Same size, different bytes is written.
-	if err := WriteFile(path, []byte("diff\n")); err != nil {
+	if err := writeFile(path, []byte("diff\n")); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, path); got != "diff\n" {
@@ -169,24 +169,24 @@ func TestWriteFileErrors(t *testing.T) {
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(sub, []byte("x")); err == nil || !strings.Contains(err.Error(), sub) {
-		t.Errorf("WriteFile over a directory: %v; want an error naming it", err)
+	if err := writeFile(sub, []byte("x")); err == nil || !strings.Contains(err.Error(), sub) {
+		t.Errorf("writeFile over a directory: %v; want an error naming it", err)
 	}
 	// The directory cannot be created: a file stands in its way.
 	blocked := filepath.Join(sub, "x", "Pulumi.dev.yaml")
 	if err := os.WriteFile(filepath.Join(sub, "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(blocked, []byte("x")); err == nil || !strings.Contains(err.Error(), blocked) {
-		t.Errorf("WriteFile below a file: %v; want an error naming it", err)
+	if err := writeFile(blocked, []byte("x")); err == nil || !strings.Contains(err.Error(), blocked) {
+		t.Errorf("writeFile below a file: %v; want an error naming it", err)
 	}
 	// A symlink loop.
 	loop := filepath.Join(dir, "loop")
 	if err := os.Symlink("loop", loop); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(loop, []byte("x")); err == nil {
-		t.Error("WriteFile through a symlink loop succeeded")
+	if err := writeFile(loop, []byte("x")); err == nil {
+		t.Error("writeFile through a symlink loop succeeded")
 	}
 	if names := dirNames(t, dir); strings.Join(names, ",") != "Pulumi.dev.yaml,loop" {
 		t.Errorf("directory holds %q; want no temporary files", names)
@@ -202,7 +202,7 @@ func TestWriteFileFailureCleansUp(t *testing.T) {
 	u := updater{rename: func(string, string) error { return errors.New("injected failure") }}
 	_, err := u.update(context.Background(), path, func([]byte) ([]byte, error) { return []byte("new\n"), nil })
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "injected failure") {
-		t.Fatalf("WriteFile = %v; want the injected error, naming the file", err)
+		t.Fatalf("writeFile = %v; want the injected error, naming the file", err)
 	}
 	if got := readFile(t, path); got != "old\n" {
 		t.Errorf("original changed to %q", got)
@@ -217,7 +217,7 @@ func TestWriteFileFailureCleansUp(t *testing.T) {
 func TestWriteFileCreatesMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "config")
 	path := filepath.Join(dir, "Pulumi.dev.yaml")
-	if err := WriteFile(path, []byte("encryptionsalt: v1:x\n")); err != nil {
+	if err := writeFile(path, []byte("encryptionsalt: v1:x\n")); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, path); got != "encryptionsalt: v1:x\n" {
@@ -262,9 +262,9 @@ func TestWriteFileRefusesReadOnlyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	makeReadOnly(t, path)
-	err := WriteFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n"))
+	err := writeFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n"))
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not writable") {
-		t.Fatalf("WriteFile of a read-only file: %v; want an error naming it", err)
+		t.Fatalf("writeFile of a read-only file: %v; want an error naming it", err)
 	}
 	if got := readFile(t, path); got != "config: {}\n" {
 		t.Errorf("read-only file changed to %q", got)
@@ -280,9 +280,9 @@ func TestWriteFileReadOnlyDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	makeReadOnly(t, dir)
-	err := WriteFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n"))
+	err := writeFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n"))
 	if err == nil || !strings.Contains(err.Error(), "directory "+dir+" is not writable") {
-		t.Fatalf("WriteFile in a read-only directory: %v", err)
+		t.Fatalf("writeFile in a read-only directory: %v", err)
 	}
 	if got := readFile(t, path); got != "config: {}\n" {
 		t.Errorf("file changed to %q", got)
@@ -313,7 +313,7 @@ func TestWriteFileKeepsOwner(t *testing.T) {
 	if err := os.Chown(path, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n")); err != nil {
+	if err := writeFile(path, []byte("encryptionsalt: v1:x\nconfig: {}\n")); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -604,4 +604,12 @@ func TestUpdateNoWrite(t *testing.T) {
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("empty file created: %v", err)
 	}
+}
+
+// writeFile atomically replaces the file at path with data, as [Update]
+// does with an edit that returns data. When the file already holds data,
+// nothing is written and its mtime is unchanged.
+func writeFile(path string, data []byte) error {
+	_, err := Update(context.Background(), path, func([]byte) ([]byte, error) { return data, nil })
+	return err
 }

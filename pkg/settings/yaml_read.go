@@ -16,7 +16,7 @@ type yamlFields struct {
 	EncryptionSalt  string `yaml:"encryptionsalt"`
 }
 
-// readFieldsYAML implements ReadFields for YAML.
+// readFieldsYAML implements readFields for YAML.
 func readFieldsYAML(data []byte) (Fields, error) {
 	var f yamlFields
 	if err := yaml.Unmarshal(data, &f); err != nil {

@@ -73,7 +73,7 @@ func (b *Backend) Audit(ctx context.Context, opts AuditOptions, fn func(StackAud
 	if err != nil {
 		return err
 	}
-	locked, err := b.LockedStacks(ctx)
+	locked, err := b.lockedStacks(ctx)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (b *Backend) Audit(ctx context.Context, opts AuditOptions, fn func(StackAud
 func (b *Backend) unreadable(l Listing) []StackAudit {
 	var extra []StackAudit
 	for _, o := range l.Unreadable {
-		ref, _, _ := ParseStackKey(o.Key)
+		ref, _, _ := parseStackKey(o.Key)
 		extra = append(extra, StackAudit{
 			Stack:  StackObject{Ref: ref, Object: o, Legacy: ref.Project == ""},
 			Object: b.Store.Location(o.Key),
@@ -210,7 +210,7 @@ func (b *Backend) auditStack(ctx context.Context, s StackObject, locked bool, hi
 	if a.Err != nil || history == HistoryOff {
 		return a
 	}
-	srcs, err := b.HistorySources(ctx, s.Ref)
+	srcs, err := b.historySources(ctx, s.Ref)
 	if err != nil {
 		a.HistoryErr = fmt.Errorf("reading history: %w", err)
 		return a

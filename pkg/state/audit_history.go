@@ -59,7 +59,7 @@ func exhaustiveFlip(ctx context.Context, b *Backend, srcs []Source, live *Secret
 		if ctx.Err() != nil {
 			break
 		}
-		if rec := b.ReadRecord(ctx, src); judge(rec, live) == differsVerdict {
+		if rec := b.readRecord(ctx, src); judge(rec, live) == differsVerdict {
 			return rec, true
 		}
 	}
@@ -77,7 +77,7 @@ func boundedFlip(ctx context.Context, b *Backend, srcs []Source, live *SecretsPr
 	reads := 0
 	read := func(i int) (Record, verdict) {
 		reads++
-		rec := b.ReadRecord(ctx, srcs[i])
+		rec := b.readRecord(ctx, srcs[i])
 		return rec, judge(rec, live)
 	}
 	// lo: no record at or before it is known to differ. hi: the newest

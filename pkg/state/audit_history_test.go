@@ -145,7 +145,7 @@ func historyStack(t *testing.T, pattern string) (*Backend, *storetest.Counting, 
 		s.Put(keys[i], d, t0)
 	}
 	cs := &storetest.Counting{Store: s}
-	return NewBackend(nil, cs), cs, keys
+	return newBackend(nil, cs), cs, keys
 }
 
 // auditHistoryOf audits the one stack of b and returns its report and the

@@ -119,7 +119,7 @@ func TestAuditReadsEachCheckpointOnce(t *testing.T) {
 	ctx := context.Background()
 	_, s, want := auditBucket(t)
 	cs := &storetest.Counting{Store: s}
-	b := NewBackend(nil, cs)
+	b := newBackend(nil, cs)
 	got, err := auditViews(ctx, b, AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func manyStacks(n int) (*Backend, *storetest.Counting) {
 		s.Put(fmt.Sprintf(".pulumi/stacks/demo/s%04d.json", i), data, t0)
 	}
 	cs := &storetest.Counting{Store: s}
-	return NewBackend(nil, cs), cs
+	return newBackend(nil, cs), cs
 }
 
 func TestAuditStops(t *testing.T) {
@@ -319,7 +319,7 @@ func TestAuditListings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rec := storetest.NewRecorder(s, 0)
-		if _, err := auditAll(context.Background(), NewBackend(nil, rec), tt.opts); err != nil {
+		if _, err := auditAll(context.Background(), newBackend(nil, rec), tt.opts); err != nil {
 			t.Fatal(err)
 		}
 		if got := listings(rec); !slices.Equal(got, tt.want) {
@@ -329,7 +329,7 @@ func TestAuditListings(t *testing.T) {
 	// Each stack whose checkpoint decodes has its backups and its history
 	// listed; the others have no history read.
 	rec := storetest.NewRecorder(s, 0)
-	if _, err := auditAll(context.Background(), NewBackend(nil, rec), AuditOptions{History: HistoryBounded}); err != nil {
+	if _, err := auditAll(context.Background(), newBackend(nil, rec), AuditOptions{History: HistoryBounded}); err != nil {
 		t.Fatal(err)
 	}
 	decoded := 0

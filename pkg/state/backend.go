@@ -28,34 +28,24 @@ type Backend struct {
 	MaxCheckpointSize int64
 
 	layoutOnce  sync.Once
-	layout      Layout
+	layout      keyLayout
 	layoutErr   error
 	layoutKnown atomic.Bool // layout holds a detected layout
 
 	// decoders bounds what concurrent decodes hold.
-	decoders *DecoderPool
+	decoders *decoderPool
 }
 
-// Open parses and opens a backend URL. Relative file:// paths resolve
-// against baseDir, and ~ against home.
-func Open(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
-	u, err := ParseBackendURL(rawURL, baseDir, home)
-	if err != nil {
-		return nil, err
-	}
-	return OpenURL(ctx, u, OpenOptions{})
-}
-
-// OpenOptions configure OpenURL; the zero value takes every default. An
+// OpenOptions configure Open; the zero value takes every default. An
 // s3:// backend's client is configured by the URL's S3 options.
 type OpenOptions struct {
 	// MaxCheckpointSize sets Backend.MaxCheckpointSize.
 	MaxCheckpointSize int64
 }
 
-// OpenURL opens a parsed backend URL: an s3:// URL with s3store.New on
+// Open opens a parsed backend URL (ParseBackendURL): an s3:// URL with s3store.New on
 // u.S3, a file:// URL with dirstore.New.
-func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, error) {
+func Open(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, error) {
 	var s store.Store
 	var err error
 	switch u.Scheme {
@@ -67,20 +57,20 @@ func OpenURL(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, er
 	if err != nil {
 		return nil, err
 	}
-	b := NewBackend(u, s)
+	b := newBackend(u, s)
 	b.MaxCheckpointSize = opts.MaxCheckpointSize
 	return b, nil
 }
 
-// NewBackend returns a backend over an already opened store; u may be nil.
-func NewBackend(u *BackendURL, s store.Store) *Backend {
-	return &Backend{URL: u, Store: s, decoders: NewDecoderPool(DefaultZstdDecoders)}
+// newBackend returns a backend over an already opened store; u may be nil.
+func newBackend(u *BackendURL, s store.Store) *Backend {
+	return &Backend{URL: u, Store: s, decoders: newDecoderPool(DefaultZstdDecoders)}
 }
 
-// Layout detects the backend's layout once and caches it.
-func (b *Backend) Layout(ctx context.Context) (Layout, error) {
+// detectedLayout detects the backend's layout once and caches it.
+func (b *Backend) detectedLayout(ctx context.Context) (keyLayout, error) {
 	b.layoutOnce.Do(func() {
-		b.layout, b.layoutErr = DetectLayout(ctx, b.Store)
+		b.layout, b.layoutErr = detectLayout(ctx, b.Store)
 		b.layoutKnown.Store(b.layoutErr == nil)
 	})
 	return b.layout, b.layoutErr
@@ -97,7 +87,8 @@ type StackObject struct {
 
 // Listing is the result of ListStacks.
 type Listing struct {
-	Layout Layout
+	// Legacy says the backend is in the legacy (non-project) layout.
+	Legacy bool
 	Stacks []StackObject
 	// Unreadable are stack files Pulumi lists but cannot load (a .yaml or
 	// .yml checkpoint).
@@ -109,18 +100,18 @@ type Listing struct {
 // variant as Pulumi does. In project mode it also returns stack files left
 // in the legacy location, marked Legacy. It reads no object but meta.yaml.
 func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, error) {
-	layout, err := b.Layout(ctx)
+	layout, err := b.detectedLayout(ctx)
 	if err != nil {
 		return Listing{}, err
 	}
-	l := Listing{Layout: layout}
+	l := Listing{Legacy: layout.Legacy}
 	picked := map[StackRef]int{}
 	add := func(o store.Object) error {
-		ref, ext, ok := ParseStackKey(o.Key)
+		ref, ext, ok := parseStackKey(o.Key)
 		if !ok {
 			return nil
 		}
-		if !IsCheckpointExt(ext) {
+		if !isCheckpointExt(ext) {
 			l.Unreadable = append(l.Unreadable, o)
 			return nil
 		}
@@ -155,7 +146,7 @@ func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, 
 			if err = ValidateName("project", p); err != nil {
 				return Listing{}, err
 			}
-			if err = b.Store.List(ctx, layout.StacksPrefix(p), false, add); err != nil {
+			if err = b.Store.List(ctx, layout.stacksPrefix(p), false, add); err != nil {
 				break
 			}
 		}
@@ -182,18 +173,18 @@ func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, 
 	return l, nil
 }
 
-// ProjectStacks returns the stacks of project that the backend holds, as
+// projectStacks returns the stacks of project that the backend holds, as
 // pulumi stack ls would list them. A legacy stack file in a project-layout
 // backend names no project, so it is no project's; in a legacy-layout
 // backend every stack file is the project's.
-func (b *Backend) ProjectStacks(ctx context.Context, project string) ([]StackRef, error) {
+func (b *Backend) projectStacks(ctx context.Context, project string) ([]StackRef, error) {
 	l, err := b.ListStacks(ctx, project)
 	if err != nil {
 		return nil, err
 	}
 	var refs []StackRef
 	for _, s := range l.Stacks {
-		if s.Legacy && !l.Layout.Legacy {
+		if s.Legacy && !l.Legacy {
 			continue
 		}
 		refs = append(refs, StackRef{Project: project, Name: s.Ref.Name})
@@ -206,7 +197,7 @@ func (b *Backend) ProjectStacks(ctx context.Context, project string) ([]StackRef
 // plain). A stack with none of them (a .bak alone, say) is an error wrapping
 // ErrStackNotFound.
 func (b *Backend) Find(ctx context.Context, ref StackRef) (StackObject, error) {
-	layout, err := b.Layout(ctx)
+	layout, err := b.detectedLayout(ctx)
 	if err != nil {
 		return StackObject{}, err
 	}
@@ -214,7 +205,7 @@ func (b *Backend) Find(ctx context.Context, ref StackRef) (StackObject, error) {
 }
 
 // find is Find in a given layout.
-func (b *Backend) find(ctx context.Context, layout Layout, ref StackRef) (StackObject, error) {
+func (b *Backend) find(ctx context.Context, layout keyLayout, ref StackRef) (StackObject, error) {
 	if err := ValidateName("stack", ref.Name); err != nil {
 		return StackObject{}, err
 	}
@@ -226,7 +217,7 @@ func (b *Backend) find(ctx context.Context, layout Layout, ref StackRef) (StackO
 	// Pulumi lists with prefix <base>.json and picks among the variants
 	// it finds (spec §1.6); the listing comes in key order, and a later
 	// variant wins unless strictly older.
-	base := layout.CheckpointBase(ref)
+	base := layout.checkpointBase(ref)
 	variants := []string{base, base + ".gz", base + ".zst"}
 	var found *store.Object
 	err := b.Store.List(ctx, base, false, func(o store.Object) error {
@@ -245,7 +236,7 @@ func (b *Backend) find(ctx context.Context, layout Layout, ref StackRef) (StackO
 }
 
 // ReadHead reads the checkpoint at key whole, with one read of the store,
-// and decodes its head as DecodeHead does: in constant memory, and at most
+// and decodes its head as decodeCheckpoint does: in constant memory, and at most
 // MaxCheckpointSize decoded bytes.
 func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
 	rc, err := b.Store.ReadRange(ctx, key, 0, -1)
@@ -253,7 +244,7 @@ func (b *Backend) ReadHead(ctx context.Context, key string) (Head, error) {
 		return Head{}, err
 	}
 	defer rc.Close()
-	h, err := DecodeHead(ctx, rc, DecodeOptions{MaxSize: b.MaxCheckpointSize, Decoders: b.decoders})
+	h, err := decodeCheckpoint(ctx, rc, decodeOptions{MaxSize: b.MaxCheckpointSize, Decoders: b.decoders})
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsupportedVersion) {
 		return h, fmt.Errorf("%s: %w", b.Store.Location(key), err)
 	}

@@ -30,7 +30,7 @@ func dirBackend(t *testing.T) (*Backend, string) {
 		".pulumi/stacks/other/dev.json":    pass,
 		".pulumi/stacks/legacy.json":       pass,
 	}, t0)
-	b, err := Open(context.Background(), "file://"+root, "/", "")
+	b, err := openRaw(context.Background(), "file://"+root, "/", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +56,10 @@ func TestOpenFileBackend(t *testing.T) {
 	if o, err := b.Find(ctx, StackRef{Project: "demo", Name: "dev"}); err != nil || o.Key != ".pulumi/stacks/demo/dev.json.gz" {
 		t.Errorf("Find(demo/dev) = %+v, %v; want dev.json.gz", o, err)
 	}
-	if _, err := Open(ctx, "file://"+filepath.Join(root, "missing"), "/", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := openRaw(ctx, "file://"+filepath.Join(root, "missing"), "/", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Open(missing dir) = %v, want store.ErrNotFound", err)
 	}
-	if _, err := Open(ctx, "gs://bucket", "/", ""); !errors.Is(err, ErrInvalidURL) {
+	if _, err := openRaw(ctx, "gs://bucket", "/", ""); !errors.Is(err, ErrInvalidURL) {
 		t.Errorf("Open(gs://) = %v, want ErrInvalidURL", err)
 	}
 }
@@ -104,7 +104,7 @@ func TestDirBackendSymlinkPolicy(t *testing.T) {
 	// The root itself may be a link.
 	top := filepath.Join(t.TempDir(), "backend")
 	must(t, os.Symlink(root, top))
-	if b2, err := Open(ctx, "file://"+top, "/", ""); err != nil {
+	if b2, err := openRaw(ctx, "file://"+top, "/", ""); err != nil {
 		t.Fatal(err)
 	} else if _, err := b2.Find(ctx, StackRef{Project: "demo", Name: "dev"}); err != nil {
 		t.Errorf("Find through a linked root = %v", err)
@@ -146,4 +146,14 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openRaw parses and opens a backend URL. Relative file:// paths resolve
+// against baseDir, and ~ against home.
+func openRaw(ctx context.Context, rawURL, baseDir, home string) (*Backend, error) {
+	u, err := ParseBackendURL(rawURL, baseDir, home)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, u, OpenOptions{})
 }

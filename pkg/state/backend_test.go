@@ -93,8 +93,8 @@ func TestListStacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Layout != (Layout{MetaVersion: 1}) {
-		t.Errorf("Layout = %+v", l.Layout)
+	if layout, err := b.detectedLayout(ctx); l.Legacy || err != nil || layout != (keyLayout{MetaVersion: 1}) {
+		t.Errorf("Legacy = %v, layout = %+v, %v; want project mode, meta version 1", l.Legacy, layout, err)
 	}
 	want := []stackWant{
 		{"old", ".pulumi/stacks/old.json", true},
@@ -184,8 +184,8 @@ func TestListStacksLegacy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !l.Layout.Legacy {
-			t.Errorf("meta %q: Layout = %+v, want legacy", meta, l.Layout)
+		if !l.Legacy {
+			t.Errorf("meta %q: Legacy = false, want legacy", meta)
 		}
 		want := []stackWant{
 			{"dev", ".pulumi/stacks/dev.json.gz", true},
@@ -213,7 +213,8 @@ func TestListStacksLegacy(t *testing.T) {
 func TestListStacksEmpty(t *testing.T) {
 	b, _ := memBackend(map[string][]byte{metaKey: nil})
 	l, err := b.ListStacks(context.Background())
-	if err != nil || len(l.Stacks) != 0 || len(l.Unreadable) != 0 || l.Layout != (Layout{MetaVersion: -1}) {
+	layout, lerr := b.detectedLayout(context.Background())
+	if err != nil || len(l.Stacks) != 0 || len(l.Unreadable) != 0 || l.Legacy || lerr != nil || layout != (keyLayout{MetaVersion: -1}) {
 		t.Errorf("ListStacks of an empty bucket = %+v, %v", l, err)
 	}
 }
@@ -296,7 +297,7 @@ func TestReadHeadBytes(t *testing.T) {
 			mem := storetest.NewMem()
 			mem.Put(".pulumi/stacks/demo/dev.json", tt.data, t0)
 			cs := &storetest.Counting{Store: mem}
-			b := NewBackend(nil, cs)
+			b := newBackend(nil, cs)
 			h, err := b.ReadHead(ctx, ".pulumi/stacks/demo/dev.json")
 			if err != nil {
 				t.Fatal(err)
@@ -518,13 +519,13 @@ func TestLocks(t *testing.T) {
 		t.Errorf("Locks(unlocked) = %+v, %v", got, err)
 	}
 
-	locked, err := b.LockedStacks(ctx)
+	locked, err := b.lockedStacks(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantLocked := map[StackRef]bool{{"demo", "dev"}: true, {"demo", "prod"}: true, {Name: "old"}: true}
 	if !reflect.DeepEqual(locked, wantLocked) {
-		t.Errorf("LockedStacks = %v, want %v", locked, wantLocked)
+		t.Errorf("lockedStacks = %v, want %v", locked, wantLocked)
 	}
 }
 
@@ -538,12 +539,12 @@ func TestLocksLegacy(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Username != "bob" {
 		t.Errorf("Locks(dev) = %+v, %v", got, err)
 	}
-	locked, err := b.LockedStacks(ctx)
+	locked, err := b.lockedStacks(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[StackRef]bool{{Name: "dev"}: true}; !reflect.DeepEqual(locked, want) {
-		t.Errorf("LockedStacks = %v, want %v", locked, want)
+		t.Errorf("lockedStacks = %v, want %v", locked, want)
 	}
 }
 
@@ -612,7 +613,7 @@ func TestReadHeadStoreErrors(t *testing.T) {
 	mem.Put("cut-gz", storetest.Gzip(t, after), t0)
 	mem.Put("denied-gz", storetest.Gzip(t, small), t0)
 	reset := errors.New("connection reset by peer")
-	b := NewBackend(nil, storetest.Faults{Store: mem,
+	b := newBackend(nil, storetest.Faults{Store: mem,
 		Open: map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied},
 		Read: map[string]error{"cut": reset, "cut-gz": reset},
 	})

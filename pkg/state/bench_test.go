@@ -31,7 +31,7 @@ func BenchmarkReadHead(b *testing.B) {
 			const key = ".pulumi/stacks/demo/dev.json"
 			mem.Put(key, data, t0)
 			cs := &storetest.Counting{Store: mem}
-			be := NewBackend(nil, cs)
+			be := newBackend(nil, cs)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -66,7 +66,7 @@ func BenchmarkDecodeHead(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				h, err := decodeHead(bytes.NewReader(f.data))
 				if err != nil || h.Provider == nil {
-					b.Fatalf("DecodeHead = %+v, %v", h, err)
+					b.Fatalf("decodeCheckpoint = %+v, %v", h, err)
 				}
 			}
 		})
@@ -92,7 +92,7 @@ func BenchmarkListStacks(b *testing.B) {
 			}
 		}
 	}
-	be := NewBackend(nil, mem)
+	be := newBackend(nil, mem)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -36,17 +36,17 @@ const MaxCheckpointVersion = 4
 // decompression bomb or a hand-edited file than state.
 const DefaultMaxCheckpointSize = 256 << 20
 
-// DecodeOptions bound the work of DecodeHead.
-type DecodeOptions struct {
+// decodeOptions bound the work of decodeCheckpoint.
+type decodeOptions struct {
 	// MaxSize caps the bytes decoded, after decompression; zero means
 	// DefaultMaxCheckpointSize.
 	MaxSize int64
 	// Decoders, when set, lends the zstd decoders, which bounds what
 	// concurrent decodes hold; when nil, each zstd decode makes its own.
-	Decoders *DecoderPool
+	Decoders *decoderPool
 }
 
-// DecodeHead reads a checkpoint from r (gzip or zstd compressed, or plain;
+// decodeCheckpoint reads a checkpoint from r (gzip or zstd compressed, or plain;
 // compact or indented) as pulumi reads it, and returns its head.
 //
 // It reads the whole document, as json.Unmarshal does, in constant memory:
@@ -62,7 +62,7 @@ type DecodeOptions struct {
 // It stops with an error wrapping ErrTooLarge after opts.MaxSize decoded
 // bytes, and with ctx's error when ctx is done. An error of r itself is
 // returned as it is, so callers can tell a failed read from bad bytes.
-func DecodeHead(ctx context.Context, r io.Reader, opts DecodeOptions) (Head, error) {
+func decodeCheckpoint(ctx context.Context, r io.Reader, opts decodeOptions) (Head, error) {
 	max := opts.MaxSize
 	if max <= 0 {
 		max = DefaultMaxCheckpointSize

@@ -22,7 +22,7 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// MaxZstdWindow is the largest zstd window DecodeHead accepts. Pulumi
+// MaxZstdWindow is the largest zstd window decodeCheckpoint accepts. Pulumi
 // compresses with klauspost/compress's default encoder, whose window is 8
 // MiB; the window is what a zstd decoder must hold in memory.
 const MaxZstdWindow = 8 << 20
@@ -31,7 +31,7 @@ const MaxZstdWindow = 8 << 20
 // returns a reader of the decompressed bytes, the compression, and a
 // release to call once the reader is done with. When the magic bytes
 // cannot be read, the compression is empty.
-func decompress(ctx context.Context, src *sourceReader, pool *DecoderPool) (in io.Reader, compression string, release func(), err error) {
+func decompress(ctx context.Context, src *sourceReader, pool *decoderPool) (in io.Reader, compression string, release func(), err error) {
 	var magic [4]byte
 	n, _ := io.ReadFull(src, magic[:])
 	if src.err != nil {
@@ -80,7 +80,7 @@ func (s *sourceReader) or(err error) error {
 
 // newZstdReader checks that the first frame's window is one pulumi could
 // have written, then starts a pooled decoder on in.
-func newZstdReader(ctx context.Context, in io.Reader, pool *DecoderPool) (io.Reader, func(), error) {
+func newZstdReader(ctx context.Context, in io.Reader, pool *decoderPool) (io.Reader, func(), error) {
 	br := newPeekReader(in, zstd.HeaderMaxSize)
 	var fh zstd.Header
 	if err := fh.Decode(br.peeked()); err != nil {

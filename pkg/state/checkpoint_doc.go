@@ -14,12 +14,12 @@ const maxProviderJSON = 64 << 10
 // maxStackField caps the stack field kept for display.
 const maxStackField = 4 << 10
 
-// deploymentDoc is what DecodeHead keeps of a DeploymentV3.
+// deploymentDoc is what decodeCheckpoint keeps of a DeploymentV3.
 type deploymentDoc struct {
 	provider *providerJSON
 }
 
-// checkpointDoc is what DecodeHead keeps of a checkpoint file, field by
+// checkpointDoc is what decodeCheckpoint keeps of a checkpoint file, field by
 // field as encoding/json would fill apitype.VersionedCheckpoint and
 // CheckpointV3.
 type checkpointDoc struct {

@@ -73,7 +73,7 @@ func TestDecodeHeadBigTokenConstantMemory(t *testing.T) {
 		h, err = decodeHead(newBigToken(100<<20, storetest.Passphrase(testSalt)))
 	})
 	if err != nil || !sameProvider(h.Provider, provPassphrase) {
-		t.Fatalf("DecodeHead = %s, %v", provString(h.Provider), err)
+		t.Fatalf("decodeCheckpoint = %s, %v", provString(h.Provider), err)
 	}
 	if n > 1<<20 {
 		t.Errorf("decoding a 100 MB token allocated %d bytes, want under 1 MiB", n)
@@ -114,10 +114,10 @@ func TestDecodeHeadBomb(t *testing.T) {
 			var h Head
 			var err error
 			n := allocated(func() {
-				h, err = DecodeHead(context.Background(), bytes.NewReader(bomb), DecodeOptions{MaxSize: 16 << 20})
+				h, err = decodeCheckpoint(context.Background(), bytes.NewReader(bomb), decodeOptions{MaxSize: 16 << 20})
 			})
 			if !errors.Is(err, ErrTooLarge) {
-				t.Fatalf("DecodeHead of a %d-byte %s bomb = %v, want ErrTooLarge", len(bomb), c, err)
+				t.Fatalf("decodeCheckpoint of a %d-byte %s bomb = %v, want ErrTooLarge", len(bomb), c, err)
 			}
 			if !strings.Contains(err.Error(), "decompression bomb") {
 				t.Errorf("error %q does not say what it looks like", err)
@@ -129,9 +129,9 @@ func TestDecodeHeadBomb(t *testing.T) {
 				t.Errorf("decoding the bomb allocated %d bytes", n)
 			}
 			// Under the limit, the same object decodes.
-			h, err = DecodeHead(context.Background(), bytes.NewReader(bomb), DecodeOptions{MaxSize: 128 << 20})
+			h, err = decodeCheckpoint(context.Background(), bytes.NewReader(bomb), decodeOptions{MaxSize: 128 << 20})
 			if err != nil || !sameProvider(h.Provider, provPassphrase) {
-				t.Errorf("DecodeHead with room = %s, %v", provString(h.Provider), err)
+				t.Errorf("decodeCheckpoint with room = %s, %v", provString(h.Provider), err)
 			}
 		})
 	}
@@ -148,11 +148,11 @@ func TestDecodeHeadZstdWindow(t *testing.T) {
 	}
 	big := enc.EncodeAll(data, nil) // single segment: the window is the whole 9 MB
 	if _, err := decodeHead(bytes.NewReader(big)); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "window") {
-		t.Errorf("DecodeHead of a 16 MiB-window frame = %v, want ErrTooLarge naming the window", err)
+		t.Errorf("decodeCheckpoint of a 16 MiB-window frame = %v, want ErrTooLarge naming the window", err)
 	}
 	// The default encoder, as pulumi uses it, stays within the limit.
 	if h, err := decodeHead(bytes.NewReader(storetest.Zstd(t, data))); err != nil || !sameProvider(h.Provider, provPassphrase) {
-		t.Errorf("DecodeHead of a default-encoder frame = %v", err)
+		t.Errorf("decodeCheckpoint of a default-encoder frame = %v", err)
 	}
 }
 
@@ -178,9 +178,9 @@ func TestDecodeHeadCancel(t *testing.T) {
 	defer cancel()
 	r := &cancelAfter{r: newBigToken(1<<30, storetest.Passphrase(testSalt)), n: 1 << 20, cancel: cancel}
 	start := time.Now()
-	h, err := DecodeHead(ctx, r, DecodeOptions{})
+	h, err := decodeCheckpoint(ctx, r, decodeOptions{})
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("DecodeHead after cancel = %v, want context.Canceled", err)
+		t.Fatalf("decodeCheckpoint after cancel = %v, want context.Canceled", err)
 	}
 	if h.Size > 1<<20+scanBufSize {
 		t.Errorf("decoded %d bytes after the cancel at 1 MiB", h.Size)
@@ -196,7 +196,7 @@ func TestDecodeHeadDepth(t *testing.T) {
 			strings.Repeat("[", d) + strings.Repeat("]", d) + `}}}`
 		_, err := decodeHead(strings.NewReader(in))
 		if ok := d+3 <= maxJSONDepth; ok != (err == nil) {
-			t.Errorf("depth %d: DecodeHead = %v", d, err)
+			t.Errorf("depth %d: decodeCheckpoint = %v", d, err)
 		}
 	}
 }
@@ -204,7 +204,7 @@ func TestDecodeHeadDepth(t *testing.T) {
 // TestDecoderPool: the pool makes at most n decoders, lends a returned one
 // again, and a borrower waits for one to come back or for its context.
 func TestDecoderPool(t *testing.T) {
-	p := NewDecoderPool(1)
+	p := newDecoderPool(1)
 	ctx := context.Background()
 	d, err := p.get(ctx)
 	if err != nil {
@@ -232,7 +232,7 @@ func TestDecoderPool(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	var nilPool *DecoderPool
+	var nilPool *decoderPool
 	d3, err := nilPool.get(ctx)
 	if err != nil {
 		t.Fatalf("a nil pool: %v", err)
@@ -249,7 +249,7 @@ func TestReadHeadConcurrentZstd(t *testing.T) {
 		mem.Put(".pulumi/stacks/demo/s"+string(rune('a'+i))+".json.zst", bomb, t0)
 	}
 	mem.Put(".pulumi/meta.yaml", []byte("version: 1\n"), t0)
-	b := NewBackend(nil, mem)
+	b := newBackend(nil, mem)
 	reports, err := auditViews(context.Background(), b, AuditOptions{Jobs: 16})
 	if err != nil {
 		t.Fatal(err)

@@ -111,7 +111,7 @@ func TestDecodeHeadPulumiFixtures(t *testing.T) {
 				t.Errorf("Provider = %s, want %s", provString(h.Provider), provString(f.provider))
 			}
 			if h.Version != f.version || h.Stack != f.stack || h.Compression != compressions[f.compression] {
-				t.Errorf("DecodeHead = version %d stack %q compression %q; want %d %q %q", h.Version, h.Stack, h.Compression, f.version, f.stack, f.compression)
+				t.Errorf("decodeCheckpoint = version %d stack %q compression %q; want %d %q %q", h.Version, h.Stack, h.Compression, f.version, f.stack, f.compression)
 			}
 			if h.Provider != nil {
 				if got := h.Provider.KeyID(); got != f.keyID {
@@ -125,7 +125,7 @@ func TestDecodeHeadPulumiFixtures(t *testing.T) {
 			mem := storetest.NewMem()
 			mem.Put(".pulumi/stacks/demo/x.json", data, t0)
 			cs := &storetest.Counting{Store: mem}
-			bh, err := NewBackend(nil, cs).ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
+			bh, err := newBackend(nil, cs).ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
 			if err != nil || !sameProvider(bh.Provider, f.provider) || cs.Bytes() != int64(len(data)) {
 				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, cs.Bytes(), provString(f.provider), len(data))
 			}

@@ -33,7 +33,7 @@ func provString(p *SecretsProvider) string {
 	return fmt.Sprintf("%+v", *p)
 }
 
-// decodeCase is one DecodeHead input and what it must give.
+// decodeCase is one decodeCheckpoint input and what it must give.
 type decodeCase struct {
 	name    string
 	in      []byte
@@ -193,7 +193,7 @@ func decodeCases(t testing.TB) []decodeCase {
 
 // decodeHead decodes with the default options.
 func decodeHead(r io.Reader) (Head, error) {
-	return DecodeHead(context.Background(), r, DecodeOptions{})
+	return decodeCheckpoint(context.Background(), r, decodeOptions{})
 }
 
 func TestDecodeHead(t *testing.T) {
@@ -202,12 +202,12 @@ func TestDecodeHead(t *testing.T) {
 			got, err := decodeHead(bytes.NewReader(tt.in))
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("DecodeHead = %+v, %v; want %v", got, err, tt.wantErr)
+					t.Fatalf("decodeCheckpoint = %+v, %v; want %v", got, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("DecodeHead: %v", err)
+				t.Fatalf("decodeCheckpoint: %v", err)
 			}
 			if !sameProvider(got.Provider, tt.want.Provider) {
 				t.Errorf("Provider = %s, want %s", provString(got.Provider), provString(tt.want.Provider))
@@ -220,7 +220,7 @@ func TestDecodeHead(t *testing.T) {
 			}
 			got.Provider, tt.want.Provider, got.Size = nil, nil, 0
 			if got != tt.want {
-				t.Errorf("DecodeHead =\n %+v\nwant\n %+v", got, tt.want)
+				t.Errorf("decodeCheckpoint =\n %+v\nwant\n %+v", got, tt.want)
 			}
 		})
 	}
@@ -243,11 +243,11 @@ func TestDecodeHeadReaderError(t *testing.T) {
 	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
 	r := io.MultiReader(bytes.NewReader(kms[:40]), iotest.ErrReader(boom))
 	if _, err := decodeHead(r); err == nil {
-		t.Fatal("DecodeHead of a failing reader succeeded")
+		t.Fatal("decodeCheckpoint of a failing reader succeeded")
 	}
 }
 
-// TestDecodeHeadReadsWhole checks that DecodeHead reads to the end, as
+// TestDecodeHeadReadsWhole checks that decodeCheckpoint reads to the end, as
 // json.Unmarshal does: a reader that fails after the provider is an error,
 // not a provider that pulumi might not load.
 func TestDecodeHeadReadsWhole(t *testing.T) {
@@ -256,11 +256,11 @@ func TestDecodeHeadReadsWhole(t *testing.T) {
 	boom := errors.New("read past the provider")
 	r := io.MultiReader(bytes.NewReader(kms[:end+8192]), iotest.ErrReader(boom))
 	if h, err := decodeHead(r); !errors.Is(err, boom) {
-		t.Fatalf("DecodeHead = %s, %v; want %v", provString(h.Provider), err, boom)
+		t.Fatalf("decodeCheckpoint = %s, %v; want %v", provString(h.Provider), err, boom)
 	}
 }
 
-// TestDecodeHeadTruncated cuts checkpoints at every byte: DecodeHead must
+// TestDecodeHeadTruncated cuts checkpoints at every byte: decodeCheckpoint must
 // return ErrCorrupt or the right provider, never panic, never another
 // provider.
 func TestDecodeHeadTruncated(t *testing.T) {
@@ -292,7 +292,7 @@ func TestDecodeHeadTruncated(t *testing.T) {
 			h, err := decodeHead(bytes.NewReader(in.data[:cut]))
 			if cut < whole {
 				if !errors.Is(err, ErrCorrupt) {
-					t.Errorf("%s cut at %d of %d: DecodeHead = %s, %v; want ErrCorrupt", in.name, cut, len(in.data), provString(h.Provider), err)
+					t.Errorf("%s cut at %d of %d: decodeCheckpoint = %s, %v; want ErrCorrupt", in.name, cut, len(in.data), provString(h.Provider), err)
 				}
 				continue
 			}
@@ -311,7 +311,7 @@ func TestDecodeHeadMagicOnly(t *testing.T) {
 	for name, in := range map[string][]byte{CompressionNone: kms, CompressionGzip: storetest.Gzip(t, kms), CompressionZstd: storetest.Zstd(t, kms)} {
 		h, err := decodeHead(bytes.NewReader(in))
 		if err != nil || h.Compression != name || !sameProvider(h.Provider, provKMS) {
-			t.Errorf("%s: DecodeHead = %+v %s, %v", name, h, provString(h.Provider), err)
+			t.Errorf("%s: decodeCheckpoint = %+v %s, %v", name, h, provString(h.Provider), err)
 		}
 	}
 }
@@ -322,7 +322,7 @@ func TestDecodeHeadLargeStringsInResources(t *testing.T) {
 	in := []byte(`{"version":3,"checkpoint":{"latest":{"resources":[{"urn":"` + big + `"}],"secrets_providers":` + storetest.Passphrase(testSalt) + `}}}`)
 	h, err := decodeHead(bytes.NewReader(in))
 	if err != nil || !sameProvider(h.Provider, provPassphrase) {
-		t.Fatalf("DecodeHead = %s, %v", provString(h.Provider), err)
+		t.Fatalf("decodeCheckpoint = %s, %v", provString(h.Provider), err)
 	}
 }
 

@@ -6,14 +6,14 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// DecoderPool lends zstd decoders to concurrent checkpoint decodes. A zstd
+// decoderPool lends zstd decoders to concurrent checkpoint decodes. A zstd
 // decoder holds its window, up to MaxZstdWindow, and keeps it from one
 // checkpoint to the next: a pool of n decoders bounds a backend's decode
 // memory at n windows, whatever the concurrency, and spares the garbage
 // collector a fresh window per checkpoint (which, with sixteen reads at
 // once, let the heap double past the windows in use). Other decodes need
 // a fixed few tens of kilobytes and take nothing from it.
-type DecoderPool struct {
+type decoderPool struct {
 	free  chan *zstd.Decoder
 	slots chan struct{} // one token per decoder not made yet
 }
@@ -23,10 +23,10 @@ type DecoderPool struct {
 // 8 MiB window.
 const DefaultZstdDecoders = 2
 
-// NewDecoderPool returns a pool of at most n decoders, made as needed.
-func NewDecoderPool(n int) *DecoderPool {
+// newDecoderPool returns a pool of at most n decoders, made as needed.
+func newDecoderPool(n int) *decoderPool {
 	n = max(n, 1)
-	p := &DecoderPool{free: make(chan *zstd.Decoder, n), slots: make(chan struct{}, n)}
+	p := &decoderPool{free: make(chan *zstd.Decoder, n), slots: make(chan struct{}, n)}
 	for range n {
 		p.slots <- struct{}{}
 	}
@@ -35,7 +35,7 @@ func NewDecoderPool(n int) *DecoderPool {
 
 // get lends a decoder, making one if the pool has room, else waiting for
 // one to come back or ctx to end. A nil pool makes a decoder each time.
-func (p *DecoderPool) get(ctx context.Context) (*zstd.Decoder, error) {
+func (p *decoderPool) get(ctx context.Context) (*zstd.Decoder, error) {
 	if p == nil {
 		return newZstdDecoder()
 	}
@@ -59,7 +59,7 @@ func (p *DecoderPool) get(ctx context.Context) (*zstd.Decoder, error) {
 }
 
 // put takes a decoder back.
-func (p *DecoderPool) put(d *zstd.Decoder) {
+func (p *decoderPool) put(d *zstd.Decoder) {
 	if p == nil {
 		d.Close()
 		return

@@ -45,5 +45,5 @@ func memBackend(objs map[string][]byte) (*Backend, *storetest.Mem) {
 			s.Put(k, v, t0)
 		}
 	}
-	return NewBackend(nil, s), s
+	return newBackend(nil, s), s
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
-// FuzzDecodeHead: checkpoint bytes are untrusted. DecodeHead never panics,
+// FuzzDecodeHead: checkpoint bytes are untrusted. decodeCheckpoint never panics,
 // fails only with its sentinels, and is deterministic.
 func FuzzDecodeHead(f *testing.F) {
 	for _, c := range decodeCases(f) {
@@ -31,12 +31,12 @@ func FuzzDecodeHead(f *testing.F) {
 		h, err := decodeHead(bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) {
-				t.Fatalf("DecodeHead error %v is neither ErrCorrupt nor ErrUnsupportedVersion", err)
+				t.Fatalf("decodeCheckpoint error %v is neither ErrCorrupt nor ErrUnsupportedVersion", err)
 			}
 			return
 		}
 		if h.Version < 0 || h.Version > MaxCheckpointVersion {
-			t.Fatalf("DecodeHead accepted version %d", h.Version)
+			t.Fatalf("decodeCheckpoint accepted version %d", h.Version)
 		}
 		if h.Provider != nil && h.Version < 3 {
 			t.Fatalf("version %d checkpoint gave provider %+v", h.Version, *h.Provider)
@@ -49,19 +49,19 @@ func FuzzDecodeHead(f *testing.F) {
 		}
 		again, err := decodeHead(iotest.OneByteReader(bytes.NewReader(data)))
 		if err != nil {
-			t.Fatalf("second DecodeHead failed: %v", err)
+			t.Fatalf("second decodeCheckpoint failed: %v", err)
 		}
 		if !sameProvider(h.Provider, again.Provider) || h.Version != again.Version || h.Compression != again.Compression {
-			t.Fatalf("DecodeHead not deterministic: %+v %s then %+v %s", h, provString(h.Provider), again, provString(again.Provider))
+			t.Fatalf("decodeCheckpoint not deterministic: %+v %s then %+v %s", h, provString(h.Provider), again, provString(again.Provider))
 		}
 	})
 }
 
-// FuzzDecodeHeadMatchesEncodingJSON checks DecodeHead against pulumi's own
+// FuzzDecodeHeadMatchesEncodingJSON checks decodeCheckpoint against pulumi's own
 // way of reading a checkpoint: json.Unmarshal into its structs (as many of
 // their fields as stacksync reads). Wherever pulumi loads a version 3 or 4
-// checkpoint, DecodeHead must give the same provider; where pulumi's
-// decoding fails, DecodeHead must too.
+// checkpoint, decodeCheckpoint must give the same provider; where pulumi's
+// decoding fails, decodeCheckpoint must too.
 func FuzzDecodeHeadMatchesEncodingJSON(f *testing.F) {
 	for _, c := range decodeCases(f) {
 		if len(c.in) > 0 && c.in[0] != 0x1f && c.in[0] != 0x28 {
@@ -73,15 +73,15 @@ func FuzzDecodeHeadMatchesEncodingJSON(f *testing.F) {
 		h, err := decodeHead(bytes.NewReader(data))
 		if wantErr != nil {
 			if err == nil {
-				t.Fatalf("encoding/json fails (%v) but DecodeHead gives version %d provider %s", wantErr, h.Version, provString(h.Provider))
+				t.Fatalf("encoding/json fails (%v) but decodeCheckpoint gives version %d provider %s", wantErr, h.Version, provString(h.Provider))
 			}
 			return
 		}
 		if err != nil {
-			t.Fatalf("encoding/json gives %s but DecodeHead fails: %v", provString(want), err)
+			t.Fatalf("encoding/json gives %s but decodeCheckpoint fails: %v", provString(want), err)
 		}
 		if !sameProvider(h.Provider, want) {
-			t.Fatalf("DecodeHead = %s, encoding/json = %s", provString(h.Provider), provString(want))
+			t.Fatalf("decodeCheckpoint = %s, encoding/json = %s", provString(h.Provider), provString(want))
 		}
 	})
 }
@@ -103,7 +103,7 @@ func pulumiDecode(data []byte) (*SecretsProvider, error) {
 		SecretsProviders *providerJSON `json:"secrets_providers"`
 	}
 	if vc.Checkpoint == nil && vc.Deployment != nil && vc.Version >= 3 && vc.Version <= MaxCheckpointVersion {
-		// pulumi stack export output, which DecodeHead also reads.
+		// pulumi stack export output, which decodeCheckpoint also reads.
 		var d *deployment
 		if err := json.Unmarshal(vc.Deployment, &d); err != nil {
 			return nil, err
@@ -181,7 +181,7 @@ func FuzzParseBackendURL(f *testing.F) {
 }
 
 // FuzzParseStackKey: keys come from listing a bucket anyone with write
-// access may fill. Whatever ParseStackKey accepts must be a safe name.
+// access may fill. Whatever parseStackKey accepts must be a safe name.
 func FuzzParseStackKey(f *testing.F) {
 	for _, s := range []string{
 		".pulumi/stacks/demo/dev.json", ".pulumi/stacks/demo/dev.json.gz", ".pulumi/stacks/dev.json.zst",
@@ -193,22 +193,22 @@ func FuzzParseStackKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
-		ref, ext, ok := ParseStackKey(key)
+		ref, ext, ok := parseStackKey(key)
 		if !ok {
 			return
 		}
 		if err := ValidateName("stack", ref.Name); err != nil {
-			t.Fatalf("ParseStackKey(%q) = %+v: %v", key, ref, err)
+			t.Fatalf("parseStackKey(%q) = %+v: %v", key, ref, err)
 		}
 		// Pulumi's listing puts no length limit on project names, but
 		// they must still be safe to join into a path.
 		if ref.Project != "" && !validName(ref.Project) {
-			t.Fatalf("ParseStackKey(%q) = %+v: unsafe project name", key, ref)
+			t.Fatalf("parseStackKey(%q) = %+v: unsafe project name", key, ref)
 		}
 		switch ext {
 		case ".json", ".json.gz", ".json.zst", ".yaml", ".yaml.gz", ".yaml.zst", ".yml", ".yml.gz", ".yml.zst":
 		default:
-			t.Fatalf("ParseStackKey(%q) ext %q", key, ext)
+			t.Fatalf("parseStackKey(%q) ext %q", key, ext)
 		}
 		// The key is exactly what the layout would build.
 		want := stacksDir + ref.Name + ext
@@ -216,7 +216,7 @@ func FuzzParseStackKey(f *testing.F) {
 			want = stacksDir + ref.Project + "/" + ref.Name + ext
 		}
 		if key != want {
-			t.Fatalf("ParseStackKey(%q) = %+v %q, which builds %q", key, ref, ext, want)
+			t.Fatalf("parseStackKey(%q) = %+v %q, which builds %q", key, ref, ext, want)
 		}
 	})
 }

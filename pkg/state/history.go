@@ -28,12 +28,12 @@ type Record struct {
 	Err  error
 }
 
-// HistorySources lists ref's timestamped backups
+// historySources lists ref's timestamped backups
 // (.pulumi/backups/…/<stack>.<unixnano>.json*) and history checkpoints
 // (.pulumi/history/…/<stack>-<unixnano>.checkpoint.json*), newest first,
 // without reading them.
-func (b *Backend) HistorySources(ctx context.Context, ref StackRef) ([]Source, error) {
-	layout, err := b.Layout(ctx)
+func (b *Backend) historySources(ctx context.Context, ref StackRef) ([]Source, error) {
+	layout, err := b.detectedLayout(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +47,10 @@ func (b *Backend) HistorySources(ctx context.Context, ref StackRef) ([]Source, e
 			return nil
 		})
 	}
-	if err := collect("backup", layout.BackupsPrefix(ref), ".", ""); err != nil {
+	if err := collect("backup", layout.backupsPrefix(ref), ".", ""); err != nil {
 		return nil, err
 	}
-	if err := collect("history", layout.HistoryPrefix(ref), "-", ".checkpoint"); err != nil {
+	if err := collect("history", layout.historyPrefix(ref), "-", ".checkpoint"); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].Time.After(srcs[j].Time) })
@@ -78,7 +78,7 @@ func parseHistoryKey(key, prefix, stackSep, suffix string) (Source, bool) {
 			return Source{}, false
 		}
 	}
-	if !IsCheckpointExt(ext) {
+	if !isCheckpointExt(ext) {
 		return Source{}, false
 	}
 	nanos, err := strconv.ParseInt(stamp, 10, 64)
@@ -88,25 +88,25 @@ func parseHistoryKey(key, prefix, stackSep, suffix string) (Source, bool) {
 	return Source{Key: key, Time: time.Unix(0, nanos).UTC()}, true
 }
 
-// ReadRecord reads the head of the earlier checkpoint src names, with one
+// readRecord reads the head of the earlier checkpoint src names, with one
 // read of the store; a failure is the record's Err.
-func (b *Backend) ReadRecord(ctx context.Context, src Source) Record {
+func (b *Backend) readRecord(ctx context.Context, src Source) Record {
 	h, err := b.ReadHead(ctx, src.Key)
 	return Record{Source: src, Head: h, Err: err}
 }
 
 // History reads the heads of ref's timestamped backups and history
-// checkpoints (see HistorySources), newest first. It reads one at a time
+// checkpoints (see historySources), newest first. It reads one at a time
 // and stops after the first record for which until returns true; with a
 // nil until it reads them all.
 func (b *Backend) History(ctx context.Context, ref StackRef, until func(Record) bool) ([]Record, error) {
-	srcs, err := b.HistorySources(ctx, ref)
+	srcs, err := b.historySources(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	recs := make([]Record, 0, len(srcs))
 	for _, src := range srcs {
-		rec := b.ReadRecord(ctx, src)
+		rec := b.readRecord(ctx, src)
 		recs = append(recs, rec)
 		if until != nil && until(rec) {
 			break

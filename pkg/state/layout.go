@@ -25,10 +25,10 @@ const (
 // errDone stops a listing early once it has found what it looks for.
 var errDone = errors.New("done")
 
-// Layout is how a backend arranges its stacks: project mode (meta.yaml
+// keyLayout is how a backend arranges its stacks: project mode (meta.yaml
 // version 1, stacks under .pulumi/stacks/<project>/) or the legacy layout
 // (stacks directly under .pulumi/stacks/). Its methods do pure string work.
-type Layout struct {
+type keyLayout struct {
 	// Legacy is true for the legacy (non-project) layout.
 	Legacy bool
 	// MetaVersion is the version meta.yaml records, or -1 when the file is
@@ -36,11 +36,11 @@ type Layout struct {
 	MetaVersion int
 }
 
-// DetectLayout decides the layout as Pulumi does (spec §1.4): from
+// detectLayout decides the layout as Pulumi does (spec §1.4): from
 // .pulumi/meta.yaml when it exists, else legacy if any stack files sit
 // directly under .pulumi/stacks/, else project mode. It never writes
 // meta.yaml, although Pulumi would.
-func DetectLayout(ctx context.Context, s store.Store) (Layout, error) {
+func detectLayout(ctx context.Context, s store.Store) (keyLayout, error) {
 	// One byte more than allowed tells a long file from a full one.
 	rc, err := s.ReadRange(ctx, metaKey, 0, maxSmallObject+1)
 	switch {
@@ -54,38 +54,38 @@ func DetectLayout(ctx context.Context, s store.Store) (Layout, error) {
 			return nil
 		})
 		if err != nil && err != errDone {
-			return Layout{}, err
+			return keyLayout{}, err
 		}
-		return Layout{Legacy: legacy, MetaVersion: -1}, nil
+		return keyLayout{Legacy: legacy, MetaVersion: -1}, nil
 	case err != nil:
-		return Layout{}, err
+		return keyLayout{}, err
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	if err != nil {
-		return Layout{}, err // the store names the object
+		return keyLayout{}, err // the store names the object
 	}
 	if len(data) > maxSmallObject {
 		// Pulumi writes "version: 1\n"; a truncated read of a longer
 		// file could miss its version key and report it missing.
-		return Layout{}, fmt.Errorf("%w: %s is larger than %d bytes, where pulumi writes one line (version: 1); repair it", ErrCorrupt, s.Location(metaKey), maxSmallObject)
+		return keyLayout{}, fmt.Errorf("%w: %s is larger than %d bytes, where pulumi writes one line (version: 1); repair it", ErrCorrupt, s.Location(metaKey), maxSmallObject)
 	}
 	var meta struct {
 		Version *int `yaml:"version"`
 	}
 	if err := yaml.Unmarshal(data, &meta); err != nil {
-		return Layout{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, s.Location(metaKey), err)
+		return keyLayout{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, s.Location(metaKey), err)
 	}
 	if meta.Version == nil {
-		return Layout{}, fmt.Errorf("%w: %s: missing version", ErrCorrupt, s.Location(metaKey))
+		return keyLayout{}, fmt.Errorf("%w: %s: missing version", ErrCorrupt, s.Location(metaKey))
 	}
 	switch *meta.Version {
 	case 0:
-		return Layout{Legacy: true, MetaVersion: 0}, nil
+		return keyLayout{Legacy: true, MetaVersion: 0}, nil
 	case 1:
-		return Layout{MetaVersion: 1}, nil
+		return keyLayout{MetaVersion: 1}, nil
 	}
-	return Layout{}, fmt.Errorf("%w: %s has version %d; stacksync reads versions 0 and 1", ErrUnsupportedVersion, s.Location(metaKey), *meta.Version)
+	return keyLayout{}, fmt.Errorf("%w: %s has version %d; stacksync reads versions 0 and 1", ErrUnsupportedVersion, s.Location(metaKey), *meta.Version)
 }
 
 // Checkpoint file extensions Pulumi may write, in listing order.
@@ -96,7 +96,7 @@ var checkpointExts = []string{".json", ".json.gz", ".json.zst"}
 // §1.5): strip one .gz or .zst, and the rest must end in a marshaler
 // extension. ok is false for .bak, .pulumi-tags, .attrs, .<unixnano> and
 // other files. A .yaml or .yml stack passes the filter, as in Pulumi, but
-// IsCheckpointExt reports it as unreadable.
+// isCheckpointExt reports it as unreadable.
 func splitStackFile(file string) (stack, ext string, ok bool) {
 	base := file
 	comp := ""
@@ -117,9 +117,9 @@ func splitStackFile(file string) (stack, ext string, ok bool) {
 	return "", "", false
 }
 
-// IsCheckpointExt reports whether Pulumi reads a stack file with this
+// isCheckpointExt reports whether Pulumi reads a stack file with this
 // extension: .json, .json.gz or .json.zst.
-func IsCheckpointExt(ext string) bool {
+func isCheckpointExt(ext string) bool {
 	for _, e := range checkpointExts {
 		if ext == e {
 			return true
@@ -128,49 +128,49 @@ func IsCheckpointExt(ext string) bool {
 	return false
 }
 
-// StacksPrefix returns the key prefix under which the stacks of project live.
-func (l Layout) StacksPrefix(project string) string {
+// stacksPrefix returns the key prefix under which the stacks of project live.
+func (l keyLayout) stacksPrefix(project string) string {
 	if l.Legacy {
 		return stacksDir
 	}
 	return stacksDir + project + "/"
 }
 
-// CheckpointBase returns the key of ref's plain .json checkpoint; the
+// checkpointBase returns the key of ref's plain .json checkpoint; the
 // compressed variants add .gz or .zst.
-func (l Layout) CheckpointBase(ref StackRef) string {
-	return l.StacksPrefix(ref.Project) + ref.Name + ".json"
+func (l keyLayout) checkpointBase(ref StackRef) string {
+	return l.stacksPrefix(ref.Project) + ref.Name + ".json"
 }
 
-// BackupsPrefix returns the prefix of ref's timestamped backups.
-func (l Layout) BackupsPrefix(ref StackRef) string {
+// backupsPrefix returns the prefix of ref's timestamped backups.
+func (l keyLayout) backupsPrefix(ref StackRef) string {
 	if l.Legacy {
 		return backupsDir + ref.Name + "/"
 	}
 	return backupsDir + ref.Project + "/" + ref.Name + "/"
 }
 
-// HistoryPrefix returns the prefix of ref's history entries.
-func (l Layout) HistoryPrefix(ref StackRef) string {
+// historyPrefix returns the prefix of ref's history entries.
+func (l keyLayout) historyPrefix(ref StackRef) string {
 	if l.Legacy {
 		return historyDir + ref.Name + "/"
 	}
 	return historyDir + ref.Project + "/" + ref.Name + "/"
 }
 
-// LocksPrefix returns the prefix of ref's lock files.
-func (l Layout) LocksPrefix(ref StackRef) string {
+// locksPrefix returns the prefix of ref's lock files.
+func (l keyLayout) locksPrefix(ref StackRef) string {
 	if l.Legacy {
 		return locksDir + ref.Name + "/"
 	}
 	return locksDir + "organization/" + ref.Project + "/" + ref.Name + "/"
 }
 
-// ParseStackKey maps a key under .pulumi/stacks/ back to its stack, as
+// parseStackKey maps a key under .pulumi/stacks/ back to its stack, as
 // Pulumi's listing does: "<project>/<stack><ext>" in project mode, and
 // "<stack><ext>" for a legacy file (project ""). ok is false for keys that
 // are not stack files.
-func ParseStackKey(key string) (ref StackRef, ext string, ok bool) {
+func parseStackKey(key string) (ref StackRef, ext string, ok bool) {
 	rel, found := strings.CutPrefix(key, stacksDir)
 	if !found {
 		return StackRef{}, "", false
@@ -192,11 +192,11 @@ func ParseStackKey(key string) (ref StackRef, ext string, ok bool) {
 	return StackRef{}, "", false
 }
 
-// ParseLockKey returns the stack whose lock a key under .pulumi/locks/ is:
+// parseLockKey returns the stack whose lock a key under .pulumi/locks/ is:
 // .pulumi/locks/organization/<project>/<stack>/<uuid>.json in project
 // mode, .pulumi/locks/<stack>/<uuid>.json in the legacy layout (where the
 // reference has no project). Pulumi counts any file there as a lock.
-func (l Layout) ParseLockKey(key string) (StackRef, bool) {
+func (l keyLayout) parseLockKey(key string) (StackRef, bool) {
 	rest, ok := strings.CutPrefix(key, locksDir)
 	if !ok {
 		return StackRef{}, false

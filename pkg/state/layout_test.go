@@ -11,52 +11,52 @@ func TestDetectLayout(t *testing.T) {
 	tests := []struct {
 		name    string
 		objs    map[string][]byte // metaKey: nil means no meta.yaml
-		want    Layout
+		want    keyLayout
 		wantErr error
 	}{
-		{name: "version 1", objs: map[string][]byte{metaKey: []byte("version: 1\n")}, want: Layout{MetaVersion: 1}},
+		{name: "version 1", objs: map[string][]byte{metaKey: []byte("version: 1\n")}, want: keyLayout{MetaVersion: 1}},
 		{name: "version 1 with legacy files", objs: map[string][]byte{metaKey: []byte("version: 1\n"), ".pulumi/stacks/dev.json": []byte("{}")},
-			want: Layout{MetaVersion: 1}},
-		{name: "version 0", objs: map[string][]byte{metaKey: []byte("version: 0\n")}, want: Layout{Legacy: true, MetaVersion: 0}},
+			want: keyLayout{MetaVersion: 1}},
+		{name: "version 0", objs: map[string][]byte{metaKey: []byte("version: 0\n")}, want: keyLayout{Legacy: true, MetaVersion: 0}},
 		{name: "version 2", objs: map[string][]byte{metaKey: []byte("version: 2\n")}, wantErr: ErrUnsupportedVersion},
 		{name: "version -1", objs: map[string][]byte{metaKey: []byte("version: -1\n")}, wantErr: ErrUnsupportedVersion},
 		{name: "malformed", objs: map[string][]byte{metaKey: []byte("version: [1\n")}, wantErr: ErrCorrupt},
 		{name: "not a number", objs: map[string][]byte{metaKey: []byte("version: one\n")}, wantErr: ErrCorrupt},
 		{name: "missing version", objs: map[string][]byte{metaKey: []byte("layout: project\n")}, wantErr: ErrCorrupt},
 		{name: "64 KiB of comments before the version", objs: map[string][]byte{metaKey: []byte(strings.Repeat("# padding\n", 7000) + "version: 1\n")}, wantErr: ErrCorrupt},
-		{name: "just under the limit", objs: map[string][]byte{metaKey: []byte(strings.Repeat("#", maxSmallObject-len("\nversion: 1\n")) + "\nversion: 1\n")}, want: Layout{MetaVersion: 1}},
+		{name: "just under the limit", objs: map[string][]byte{metaKey: []byte(strings.Repeat("#", maxSmallObject-len("\nversion: 1\n")) + "\nversion: 1\n")}, want: keyLayout{MetaVersion: 1}},
 		{name: "empty meta.yaml", objs: map[string][]byte{metaKey: []byte("")}, wantErr: ErrCorrupt},
 		{name: "absent, legacy json", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json": []byte("{}")},
-			want: Layout{Legacy: true, MetaVersion: -1}},
+			want: keyLayout{Legacy: true, MetaVersion: -1}},
 		{name: "absent, legacy gz", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json.gz": []byte("{}")},
-			want: Layout{Legacy: true, MetaVersion: -1}},
+			want: keyLayout{Legacy: true, MetaVersion: -1}},
 		{name: "absent, legacy yaml", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.yaml": []byte("{}")},
-			want: Layout{Legacy: true, MetaVersion: -1}},
+			want: keyLayout{Legacy: true, MetaVersion: -1}},
 		{name: "absent, legacy and project files", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json": []byte("{}"), ".pulumi/stacks/p/dev.json": []byte("{}")},
-			want: Layout{Legacy: true, MetaVersion: -1}},
+			want: keyLayout{Legacy: true, MetaVersion: -1}},
 		{name: "absent, only project dirs", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/p/dev.json": []byte("{}")},
-			want: Layout{MetaVersion: -1}},
+			want: keyLayout{MetaVersion: -1}},
 		{name: "absent, only a legacy .bak", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/dev.json.bak": []byte("{}")},
-			want: Layout{MetaVersion: -1}},
+			want: keyLayout{MetaVersion: -1}},
 		{name: "absent, invalid legacy name", objs: map[string][]byte{metaKey: nil, ".pulumi/stacks/...json": []byte("{}")},
-			want: Layout{MetaVersion: -1}},
-		{name: "absent, empty", objs: map[string][]byte{metaKey: nil}, want: Layout{MetaVersion: -1}},
+			want: keyLayout{MetaVersion: -1}},
+		{name: "absent, empty", objs: map[string][]byte{metaKey: nil}, want: keyLayout{MetaVersion: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, _ := memBackend(tt.objs)
-			got, err := DetectLayout(context.Background(), b.Store)
+			got, err := detectLayout(context.Background(), b.Store)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("DetectLayout = %+v, %v; want %v", got, err, tt.wantErr)
+					t.Fatalf("detectLayout = %+v, %v; want %v", got, err, tt.wantErr)
 				}
 				if !strings.Contains(err.Error(), "meta.yaml") {
-					t.Errorf("DetectLayout error %q does not name meta.yaml", err)
+					t.Errorf("detectLayout error %q does not name meta.yaml", err)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("DetectLayout = %+v, %v; want %+v", got, err, tt.want)
+				t.Errorf("detectLayout = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
 	}
@@ -66,8 +66,8 @@ func TestDetectLayoutStoreError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	b, _ := memBackend(nil)
-	if _, err := DetectLayout(ctx, b.Store); !errors.Is(err, context.Canceled) {
-		t.Errorf("DetectLayout with a cancelled context = %v, want context.Canceled", err)
+	if _, err := detectLayout(ctx, b.Store); !errors.Is(err, context.Canceled) {
+		t.Errorf("detectLayout with a cancelled context = %v, want context.Canceled", err)
 	}
 }
 
@@ -121,12 +121,12 @@ func TestParseStackKey(t *testing.T) {
 		{"prefix/.pulumi/stacks/demo/dev.json", StackRef{}, "", false},
 	}
 	for _, tt := range tests {
-		ref, ext, ok := ParseStackKey(tt.key)
+		ref, ext, ok := parseStackKey(tt.key)
 		if !ok && !tt.wantOK {
 			continue // ref and ext are unspecified
 		}
 		if ok != tt.wantOK || ref != tt.want || ext != tt.wantExt {
-			t.Errorf("ParseStackKey(%q) = %+v, %q, %v; want %+v, %q, %v", tt.key, ref, ext, ok, tt.want, tt.wantExt, tt.wantOK)
+			t.Errorf("parseStackKey(%q) = %+v, %q, %v; want %+v, %q, %v", tt.key, ref, ext, ok, tt.want, tt.wantExt, tt.wantOK)
 		}
 	}
 }
@@ -165,8 +165,8 @@ func TestIsCheckpointExt(t *testing.T) {
 		".json": true, ".json.gz": true, ".json.zst": true,
 		".yaml": false, ".yml": false, ".yaml.gz": false, ".json.bak": false, "": false, "json": false,
 	} {
-		if got := IsCheckpointExt(ext); got != want {
-			t.Errorf("IsCheckpointExt(%q) = %v, want %v", ext, got, want)
+		if got := isCheckpointExt(ext); got != want {
+			t.Errorf("isCheckpointExt(%q) = %v, want %v", ext, got, want)
 		}
 	}
 }
@@ -174,36 +174,36 @@ func TestIsCheckpointExt(t *testing.T) {
 func TestLayoutKeys(t *testing.T) {
 	ref := StackRef{Project: "demo", Name: "dev"}
 	legacyRef := StackRef{Name: "dev"}
-	project, legacy := Layout{MetaVersion: 1}, Layout{Legacy: true, MetaVersion: 0}
+	project, legacy := keyLayout{MetaVersion: 1}, keyLayout{Legacy: true, MetaVersion: 0}
 	tests := []struct {
 		name, got, want string
 	}{
-		{"project StacksPrefix", project.StacksPrefix("demo"), ".pulumi/stacks/demo/"},
-		{"project CheckpointBase", project.CheckpointBase(ref), ".pulumi/stacks/demo/dev.json"},
-		{"project BackupsPrefix", project.BackupsPrefix(ref), ".pulumi/backups/demo/dev/"},
-		{"project HistoryPrefix", project.HistoryPrefix(ref), ".pulumi/history/demo/dev/"},
-		{"project LocksPrefix", project.LocksPrefix(ref), ".pulumi/locks/organization/demo/dev/"},
-		{"legacy StacksPrefix", legacy.StacksPrefix("demo"), ".pulumi/stacks/"},
-		{"legacy CheckpointBase", legacy.CheckpointBase(legacyRef), ".pulumi/stacks/dev.json"},
-		{"legacy BackupsPrefix", legacy.BackupsPrefix(legacyRef), ".pulumi/backups/dev/"},
-		{"legacy HistoryPrefix", legacy.HistoryPrefix(legacyRef), ".pulumi/history/dev/"},
-		{"legacy LocksPrefix", legacy.LocksPrefix(legacyRef), ".pulumi/locks/dev/"},
+		{"project stacksPrefix", project.stacksPrefix("demo"), ".pulumi/stacks/demo/"},
+		{"project checkpointBase", project.checkpointBase(ref), ".pulumi/stacks/demo/dev.json"},
+		{"project backupsPrefix", project.backupsPrefix(ref), ".pulumi/backups/demo/dev/"},
+		{"project historyPrefix", project.historyPrefix(ref), ".pulumi/history/demo/dev/"},
+		{"project locksPrefix", project.locksPrefix(ref), ".pulumi/locks/organization/demo/dev/"},
+		{"legacy stacksPrefix", legacy.stacksPrefix("demo"), ".pulumi/stacks/"},
+		{"legacy checkpointBase", legacy.checkpointBase(legacyRef), ".pulumi/stacks/dev.json"},
+		{"legacy backupsPrefix", legacy.backupsPrefix(legacyRef), ".pulumi/backups/dev/"},
+		{"legacy historyPrefix", legacy.historyPrefix(legacyRef), ".pulumi/history/dev/"},
+		{"legacy locksPrefix", legacy.locksPrefix(legacyRef), ".pulumi/locks/dev/"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
 		}
 	}
-	// CheckpointBase and ParseStackKey are inverses.
-	for _, l := range []Layout{project, legacy} {
+	// checkpointBase and parseStackKey are inverses.
+	for _, l := range []keyLayout{project, legacy} {
 		r := ref
 		if l.Legacy {
 			r = legacyRef
 		}
 		for _, ext := range []string{"", ".gz", ".zst"} {
-			got, gotExt, ok := ParseStackKey(l.CheckpointBase(r) + ext)
+			got, gotExt, ok := parseStackKey(l.checkpointBase(r) + ext)
 			if !ok || got != r || gotExt != ".json"+ext {
-				t.Errorf("ParseStackKey(CheckpointBase(%+v)+%q) = %+v, %q, %v", r, ext, got, gotExt, ok)
+				t.Errorf("parseStackKey(checkpointBase(%+v)+%q) = %+v, %q, %v", r, ext, got, gotExt, ok)
 			}
 		}
 	}
@@ -213,16 +213,16 @@ func TestLayoutKeys(t *testing.T) {
 // too long, not as missing its version (issue row 12).
 func TestDetectLayoutLongMeta(t *testing.T) {
 	b, _ := memBackend(map[string][]byte{metaKey: []byte(strings.Repeat("# padding\n", 7000) + "version: 1\n")})
-	_, err := DetectLayout(context.Background(), b.Store)
+	_, err := detectLayout(context.Background(), b.Store)
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "larger than") || strings.Contains(err.Error(), "missing version") {
-		t.Errorf("DetectLayout = %v, want a too-long meta.yaml error", err)
+		t.Errorf("detectLayout = %v, want a too-long meta.yaml error", err)
 	}
 }
 
 func TestParseLockKey(t *testing.T) {
-	project, legacy := Layout{MetaVersion: 1}, Layout{Legacy: true}
+	project, legacy := keyLayout{MetaVersion: 1}, keyLayout{Legacy: true}
 	tests := []struct {
-		layout Layout
+		layout keyLayout
 		key    string
 		want   StackRef
 		ok     bool
@@ -236,9 +236,9 @@ func TestParseLockKey(t *testing.T) {
 		{legacy, ".pulumi/locks/organization/demo/dev/3f0c.json", StackRef{}, false},
 	}
 	for _, tt := range tests {
-		got, ok := tt.layout.ParseLockKey(tt.key)
+		got, ok := tt.layout.parseLockKey(tt.key)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("ParseLockKey(%s, legacy %v) = %v, %v; want %v, %v", tt.key, tt.layout.Legacy, got, ok, tt.want, tt.ok)
+			t.Errorf("parseLockKey(%s, legacy %v) = %v, %v; want %v, %v", tt.key, tt.layout.Legacy, got, ok, tt.want, tt.ok)
 		}
 	}
 }

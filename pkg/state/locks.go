@@ -22,13 +22,13 @@ type Lock struct {
 // Locks lists ref's lock files and reads who holds each. A lock file that
 // cannot be read or decoded is still returned, with only its key.
 func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
-	layout, err := b.Layout(ctx)
+	layout, err := b.detectedLayout(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var keys []string
 	// Like Pulumi, any file in the stack's lock directory counts as a lock.
-	if err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(o store.Object) error {
+	if err := b.Store.List(ctx, layout.locksPrefix(ref), false, func(o store.Object) error {
 		keys = append(keys, o.Key)
 		return nil
 	}); err != nil {
@@ -50,16 +50,16 @@ func (b *Backend) Locks(ctx context.Context, ref StackRef) ([]Lock, error) {
 	return locks, nil
 }
 
-// LockedStacks lists every lock file of the backend once and returns the set
+// lockedStacks lists every lock file of the backend once and returns the set
 // of stacks that have one; an audit calls it instead of Locks per stack.
-func (b *Backend) LockedStacks(ctx context.Context) (map[StackRef]bool, error) {
-	layout, err := b.Layout(ctx)
+func (b *Backend) lockedStacks(ctx context.Context) (map[StackRef]bool, error) {
+	layout, err := b.detectedLayout(ctx)
 	if err != nil {
 		return nil, err
 	}
 	locked := map[StackRef]bool{}
 	err = b.Store.List(ctx, locksDir, true, func(o store.Object) error {
-		if ref, ok := layout.ParseLockKey(o.Key); ok {
+		if ref, ok := layout.parseLockKey(o.Key); ok {
 			locked[ref] = true
 		}
 		return nil
@@ -69,9 +69,9 @@ func (b *Backend) LockedStacks(ctx context.Context) (map[StackRef]bool, error) {
 
 // hasLock reports whether ref's lock directory holds any file, as pulumi
 // counts a lock, without reading it.
-func (b *Backend) hasLock(ctx context.Context, layout Layout, ref StackRef) (bool, error) {
+func (b *Backend) hasLock(ctx context.Context, layout keyLayout, ref StackRef) (bool, error) {
 	found := false
-	err := b.Store.List(ctx, layout.LocksPrefix(ref), false, func(store.Object) error {
+	err := b.Store.List(ctx, layout.locksPrefix(ref), false, func(store.Object) error {
 		found = true
 		return errDone
 	})

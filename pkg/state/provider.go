@@ -78,15 +78,15 @@ func (p SecretsProvider) Kind() string {
 	case TypePassphrase, TypeService:
 		return p.Type
 	case TypeCloud:
-		if s := p.Scheme(); s != "" {
+		if s := p.scheme(); s != "" {
 			return s
 		}
 	}
 	return "unknown"
 }
 
-// Scheme returns the lower-cased scheme of a cloud provider's URL, or "".
-func (p SecretsProvider) Scheme() string {
+// scheme returns the lower-cased scheme of a cloud provider's URL, or "".
+func (p SecretsProvider) scheme() string {
 	if p.Type != TypeCloud {
 		return ""
 	}
@@ -101,7 +101,7 @@ func (p SecretsProvider) Scheme() string {
 // id, "alias/name", or an ARN. Like gocloud, it is the URL's host joined with
 // its path, leading "/" removed. It returns "" for other providers.
 func (p SecretsProvider) KeyID() string {
-	if p.Scheme() != "awskms" {
+	if p.scheme() != "awskms" {
 		return ""
 	}
 	u, err := url.Parse(p.URL)
@@ -118,7 +118,7 @@ func (p SecretsProvider) KeyID() string {
 // parameter, or else the region field of an ARN key. It returns "" when
 // neither says.
 func (p SecretsProvider) Region() string {
-	if p.Scheme() != "awskms" {
+	if p.scheme() != "awskms" {
 		return ""
 	}
 	if _, q, ok := strings.Cut(p.URL, "?"); ok {

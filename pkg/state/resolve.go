@@ -61,7 +61,7 @@ func (b *Backend) Provider(ctx context.Context, ref StackRef, opts LookupOptions
 // it reads s's checkpoint and, with fallback, the newest backup or history
 // checkpoint that records a provider when the live one records none. It
 // lists no lock directory: a caller with many stacks lists the backend's
-// locks once (LockedStacks).
+// locks once (lockedStacks).
 func (b *Backend) Resolve(ctx context.Context, s StackObject, fallback bool) (Resolved, error) {
 	res := Resolved{Stack: s, Source: Source{Kind: "checkpoint", Key: s.Key, Time: s.ModTime}}
 	var err error
@@ -114,17 +114,17 @@ func (b *Backend) lookup(ctx context.Context, ref StackRef, locks bool) (Resolve
 	defer cancel()
 	var (
 		wg        sync.WaitGroup
-		layout    Layout
+		layout    keyLayout
 		layoutErr error
 		locked    bool
 		lockErr   error
 		spec      Head
 		specErr   error
 	)
-	specKey := guess.CheckpointBase(ref)
+	specKey := guess.checkpointBase(ref)
 	specCtx, cancelSpec := context.WithCancel(ctx)
 	defer cancelSpec()
-	wg.Go(func() { layout, layoutErr = b.Layout(ctx) })
+	wg.Go(func() { layout, layoutErr = b.detectedLayout(ctx) })
 	wg.Go(func() { spec, specErr = b.ReadHead(specCtx, specKey) })
 	if locks {
 		wg.Go(func() { locked, lockErr = b.hasLock(ctx, guess, ref) })
@@ -162,7 +162,7 @@ func (b *Backend) lookup(ctx context.Context, ref StackRef, locks bool) (Resolve
 }
 
 // lookupIn is lookup in a known layout, one request after the other.
-func (b *Backend) lookupIn(ctx context.Context, layout Layout, ref StackRef, locks bool) (Resolved, error) {
+func (b *Backend) lookupIn(ctx context.Context, layout keyLayout, ref StackRef, locks bool) (Resolved, error) {
 	obj, err := b.find(ctx, layout, ref)
 	if err != nil {
 		return Resolved{}, err
@@ -181,11 +181,11 @@ func (b *Backend) lookupIn(ctx context.Context, layout Layout, ref StackRef, loc
 
 // knownLayout is the layout if it has been detected, else the project
 // layout, which every current pulumi writes.
-func (b *Backend) knownLayout() Layout {
+func (b *Backend) knownLayout() keyLayout {
 	if b.layoutKnown.Load() {
 		return b.layout
 	}
-	return Layout{MetaVersion: 1}
+	return keyLayout{MetaVersion: 1}
 }
 
 // StackNotFound turns err, a missing stack's error, into a
@@ -196,7 +196,7 @@ func (b *Backend) StackNotFound(ctx context.Context, ref StackRef, err error) er
 	if b.URL != nil {
 		nf.Backend = b.URL.Raw
 	}
-	refs, lerr := b.ProjectStacks(ctx, ref.Project)
+	refs, lerr := b.projectStacks(ctx, ref.Project)
 	if lerr != nil {
 		return err
 	}
@@ -210,11 +210,11 @@ func (b *Backend) StackNotFound(ctx context.Context, ref StackRef, err error) er
 // of project's stacks that have one. In the legacy layout a lock names no
 // project, so every lock counts for the project.
 func (b *Backend) ProjectLocks(ctx context.Context, project string) (map[string]bool, error) {
-	layout, err := b.Layout(ctx)
+	layout, err := b.detectedLayout(ctx)
 	if err != nil {
 		return nil, err
 	}
-	all, err := b.LockedStacks(ctx)
+	all, err := b.lockedStacks(ctx)
 	if err != nil {
 		return nil, err
 	}

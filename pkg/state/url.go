@@ -225,35 +225,24 @@ func checkParams(q url.Values, allowed map[string]bool, bad func(string, ...any)
 	return bad("unknown query parameter %q; remove it", unknown[0])
 }
 
-// URLSource says where a resolved backend URL came from.
-type URLSource string
-
-const (
-	SourceFlag        URLSource = "--backend"
-	SourceEnv         URLSource = "PULUMI_BACKEND_URL"
-	SourceProject     URLSource = "backend.url in Pulumi.yaml"
-	SourceCredentials URLSource = "credentials.json"
-)
-
 // credentialsLimit caps credentials.json: pulumi writes a few lines per
 // backend logged in to, so 4 MiB holds thousands, and a device or a stray
 // large file is refused before it fills memory.
 var credentialsLimit = localfile.Limit{Max: 4 << 20, Of: "pulumi's credentials.json"}
 
-// ResolveBackendURL picks the backend URL as Pulumi does (spec §5.1): the
-// explicit flag, then PULUMI_BACKEND_URL, then the project's backend.url,
-// then current in credentials.json under PULUMI_CREDENTIALS_PATH,
-// PULUMI_HOME or ~/.pulumi. getenv is os.Getenv in production.
+// ResolveBackendURL picks the backend URL as Pulumi does (spec §5.1) when
+// none is given explicitly: PULUMI_BACKEND_URL, then the project's
+// backend.url, then current in credentials.json under
+// PULUMI_CREDENTIALS_PATH, PULUMI_HOME or ~/.pulumi. from says which, for
+// messages. getenv is os.Getenv in production.
 // credentials.json must be a regular file of at most 4 MiB, read until ctx
 // is done.
-func ResolveBackendURL(ctx context.Context, flag, projectURL string, getenv func(string) string, home string) (string, URLSource, error) {
+func ResolveBackendURL(ctx context.Context, projectURL string, getenv func(string) string, home string) (raw, from string, err error) {
 	switch {
-	case flag != "":
-		return flag, SourceFlag, nil
 	case getenv("PULUMI_BACKEND_URL") != "":
-		return getenv("PULUMI_BACKEND_URL"), SourceEnv, nil
+		return getenv("PULUMI_BACKEND_URL"), "PULUMI_BACKEND_URL", nil
 	case projectURL != "":
-		return projectURL, SourceProject, nil
+		return projectURL, "backend.url in Pulumi.yaml", nil
 	}
 	dir := getenv("PULUMI_CREDENTIALS_PATH")
 	if dir == "" {
@@ -286,5 +275,5 @@ func ResolveBackendURL(ctx context.Context, flag, projectURL string, getenv func
 	if creds.Current == "" {
 		return "", "", fmt.Errorf("%w: %s names no current backend (run pulumi login)", ErrNoBackendURL, file)
 	}
-	return creds.Current, SourceCredentials, nil
+	return creds.Current, "credentials.json", nil
 }

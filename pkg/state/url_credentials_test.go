@@ -35,7 +35,7 @@ func TestResolveBackendURLCredentialsBounds(t *testing.T) {
 		file := filepath.Join(home, "credentials.json")
 		done := make(chan error, 1)
 		go func() {
-			_, _, err := ResolveBackendURL(t.Context(), "", "", func(k string) string {
+			_, _, err := ResolveBackendURL(t.Context(), "", func(k string) string {
 				if k == "PULUMI_HOME" {
 					return home
 				}

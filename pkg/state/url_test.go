@@ -235,24 +235,21 @@ func TestResolveBackendURL(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		flag       string
 		project    string
 		env        map[string]string
 		home       string
 		want       string
-		wantSource URLSource
+		wantSource string
 		wantErr    string
 	}{
-		{name: "flag first", flag: "s3://flag", project: "s3://proj", env: map[string]string{"PULUMI_BACKEND_URL": "s3://env"}, home: home,
-			want: "s3://flag", wantSource: SourceFlag},
-		{name: "env second", project: "s3://proj", env: map[string]string{"PULUMI_BACKEND_URL": "s3://env"}, home: home,
-			want: "s3://env", wantSource: SourceEnv},
-		{name: "project third", project: "s3://proj", home: home, want: "s3://proj", wantSource: SourceProject},
-		{name: "credentials in home", home: home, want: "s3://from-creds?region=eu-west-1", wantSource: SourceCredentials},
+		{name: "env first", project: "s3://proj", env: map[string]string{"PULUMI_BACKEND_URL": "s3://env"}, home: home,
+			want: "s3://env", wantSource: "PULUMI_BACKEND_URL"},
+		{name: "project second", project: "s3://proj", home: home, want: "s3://proj", wantSource: "backend.url in Pulumi.yaml"},
+		{name: "credentials in home", home: home, want: "s3://from-creds?region=eu-west-1", wantSource: "credentials.json"},
 		{name: "credentials in PULUMI_HOME", env: map[string]string{"PULUMI_HOME": pulumiHome}, home: home,
-			want: "file:///from-pulumi-home", wantSource: SourceCredentials},
+			want: "file:///from-pulumi-home", wantSource: "credentials.json"},
 		{name: "PULUMI_CREDENTIALS_PATH before PULUMI_HOME", env: map[string]string{"PULUMI_HOME": pulumiHome, "PULUMI_CREDENTIALS_PATH": credsPath}, home: home,
-			want: "s3://from-creds-path", wantSource: SourceCredentials},
+			want: "s3://from-creds-path", wantSource: "credentials.json"},
 		{name: "encrypted envelope", env: map[string]string{"PULUMI_CREDENTIALS_PATH": encrypted}, home: home, wantErr: "encrypted"},
 		{name: "no current", env: map[string]string{"PULUMI_HOME": noCurrent}, wantErr: "no current backend"},
 		{name: "bad json", env: map[string]string{"PULUMI_HOME": badJSON}, wantErr: "credentials.json"},
@@ -263,9 +260,9 @@ func TestResolveBackendURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
-			got, src, err := ResolveBackendURL(t.Context(), tt.flag, tt.project, getenv, tt.home)
+			got, src, err := ResolveBackendURL(t.Context(), tt.project, getenv, tt.home)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if !errors.Is(err, ErrNoBackendURL) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ResolveBackendURL = %q, %q, %v; want an error mentioning %q", got, src, err, tt.wantErr)
 				}
 				return
