@@ -1,11 +1,12 @@
 // Package harness starts the real programs the stacksync end-to-end tests
-// run against: a versitygw S3 gateway, an in-process local-kms, the pulumi
+// run against: a versitygw S3 gateway, fake-gcs-server, Azurite and
+// PostgreSQL for the other DIY backends, an in-process local-kms, the pulumi
 // CLI (several versions, built from source) with pulumi-language-yaml, and
 // the stacksync binary itself. Nothing here is a mock.
 //
-// The external binaries are installed by integration/scripts/tools.sh into
-// ${STACKSYNC_CACHE:-$HOME/.cache/stacksync}. A missing tool fails the test;
-// it never skips it.
+// The external programs are installed by integration/scripts/tools.sh into
+// ${STACKSYNC_CACHE:-$HOME/.cache/stacksync} (PostgreSQL from the system's
+// packages). A missing tool fails the test; it never skips it.
 package harness
 
 import (
@@ -25,6 +26,13 @@ const (
 	VersitygwVersion = "v1.8.0"
 	// LanguageYAMLVersion is the pulumi-language-yaml release.
 	LanguageYAMLVersion = "v1.25.0"
+	// FakeGCSVersion is the fake-gcs-server release (a GCS JSON and XML
+	// API server) that stands in for gs:// buckets.
+	FakeGCSVersion = "v1.56.1"
+	// AzuriteVersion is the Azurite release (Azure Storage emulator, from
+	// npm) that stands in for azblob:// containers. Later releases need
+	// Node 21 or newer.
+	AzuriteVersion = "3.35.0"
 )
 
 const installHint = "run integration/scripts/tools.sh"
@@ -88,4 +96,23 @@ func mustExec(t testing.TB, path string) {
 	if fi.IsDir() || fi.Mode()&0o111 == 0 {
 		t.Fatalf("harness: required tool %s is not an executable file; %s", path, installHint)
 	}
+}
+
+// FakeGCSPath is the path of fake-gcs-server in the cache. It fails the
+// test if it is missing.
+func (tl Tools) FakeGCSPath(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(tl.BinDir, "fake-gcs-server")
+	mustExec(t, p)
+	return p
+}
+
+// AzuriteBlobPath is the path of Azurite's blob-only server, azurite-blob,
+// as npm installed it under <cache>/azurite/<AzuriteVersion>. It fails the
+// test if it is missing.
+func (tl Tools) AzuriteBlobPath(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(tl.CacheDir, "azurite", AzuriteVersion, "node_modules", ".bin", "azurite-blob")
+	mustExec(t, p)
+	return p
 }
