@@ -118,7 +118,7 @@ type auditWant struct {
 // auditBucket is a project-mode bucket with one stack per provider form,
 // compression and failure the audit must tell apart. It returns the
 // backend, its store and what the audit must report, sorted as Audit sorts.
-func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
+func auditBucket(t *testing.T) (*Backend, storetest.Mem, []auditWant) {
 	t.Helper()
 	cloud := func(url, key string) []byte {
 		return storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(url, key)}.Build()
@@ -205,7 +205,7 @@ func auditBucket(t *testing.T) (*Backend, *storetest.Mem, []auditWant) {
 	return b, s, want
 }
 
-func checkReports(t *testing.T, got []auditView, want []auditWant, s *storetest.Mem) {
+func checkReports(t *testing.T, got []auditView, want []auditWant, s storetest.Mem) {
 	t.Helper()
 	if len(got) != len(want) {
 		var names []string

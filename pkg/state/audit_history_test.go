@@ -119,7 +119,7 @@ func TestAuditHistory(t *testing.T) {
 // object, N a checkpoint that records no provider. Records alternate
 // between backups and history checkpoints. It returns the backend over a
 // counting store and the keys of the records, newest first.
-func historyStack(t *testing.T, pattern string) (*Backend, *storetest.Counting, []string) {
+func historyStack(t *testing.T, pattern string) (*Backend, storetest.Counting, []string) {
 	t.Helper()
 	s := storetest.NewMem()
 	s.Put(metaKey, []byte("version: 1\n"), t0)
@@ -144,13 +144,13 @@ func historyStack(t *testing.T, pattern string) (*Backend, *storetest.Counting, 
 		}
 		s.Put(keys[i], d, t0)
 	}
-	cs := &storetest.Counting{Store: s}
+	cs := storetest.NewCounting(s)
 	return newBackend(nil, cs), cs, keys
 }
 
 // auditHistoryOf audits the one stack of b and returns its report and the
 // number of reads of earlier checkpoints.
-func auditHistoryOf(t *testing.T, b *Backend, cs *storetest.Counting, mode HistoryMode) (auditView, int) {
+func auditHistoryOf(t *testing.T, b *Backend, cs storetest.Counting, mode HistoryMode) (auditView, int) {
 	t.Helper()
 	got, err := auditViews(context.Background(), b, AuditOptions{History: mode})
 	if err != nil || len(got) != 1 {

@@ -118,7 +118,7 @@ func checkLegacyAudit(t *testing.T, mode HistoryMode, got []auditView) {
 func TestAuditReadsEachCheckpointOnce(t *testing.T) {
 	ctx := context.Background()
 	_, s, want := auditBucket(t)
-	cs := &storetest.Counting{Store: s}
+	cs := storetest.NewCounting(s)
 	b := newBackend(nil, cs)
 	got, err := auditViews(ctx, b, AuditOptions{})
 	if err != nil {
@@ -221,14 +221,14 @@ func TestAuditYAMLBesideJSON(t *testing.T) {
 
 // manyStacks returns a backend of n passphrase stacks over a counting
 // store.
-func manyStacks(n int) (*Backend, *storetest.Counting) {
+func manyStacks(n int) (*Backend, storetest.Counting) {
 	s := storetest.NewMem()
 	s.Put(metaKey, []byte("version: 1\n"), t0)
 	data := storetest.Checkpoint{Version: 3, Provider: storetest.Passphrase(testSalt)}.Build()
 	for i := range n {
 		s.Put(fmt.Sprintf(".pulumi/stacks/demo/s%04d.json", i), data, t0)
 	}
-	cs := &storetest.Counting{Store: s}
+	cs := storetest.NewCounting(s)
 	return newBackend(nil, cs), cs
 }
 
@@ -293,7 +293,7 @@ func TestAuditBoundsReadAhead(t *testing.T) {
 }
 
 // listings returns the listings rec was asked for, sorted.
-func listings(rec *storetest.Recorder) []string {
+func listings(rec storetest.Recorder) []string {
 	var l []string
 	for _, r := range rec.Requests() {
 		if strings.HasPrefix(r, "LIST ") {

@@ -36,7 +36,7 @@ func keysOf(objs []store.Object) []string {
 
 // projectBucket is a project-mode bucket with every kind of file that can
 // sit under .pulumi/stacks/.
-func projectBucket() (*Backend, *storetest.Mem) {
+func projectBucket() (*Backend, storetest.Mem) {
 	b, s := memBackend(nil)
 	for _, o := range []struct {
 		key string
@@ -296,7 +296,7 @@ func TestReadHeadBytes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := storetest.NewMem()
 			mem.Put(".pulumi/stacks/demo/dev.json", tt.data, t0)
-			cs := &storetest.Counting{Store: mem}
+			cs := storetest.NewCounting(mem)
 			b := newBackend(nil, cs)
 			h, err := b.ReadHead(ctx, ".pulumi/stacks/demo/dev.json")
 			if err != nil {
@@ -340,7 +340,7 @@ func TestReadHeadErrors(t *testing.T) {
 	b, s := memBackend(nil)
 	s.Put(".pulumi/stacks/demo/bad.json", []byte(`{"version":3,"checkpoint":`), t0)
 	s.Put(".pulumi/stacks/demo/new.json", []byte(`{"version":9,"checkpoint":{}}`), t0)
-	b.Store = storetest.Faults{Store: s, Open: map[string]error{".pulumi/stacks/demo/vanished.json": store.ErrNotFound}}
+	b.Store = storetest.NewFaults(s, map[string]error{".pulumi/stacks/demo/vanished.json": store.ErrNotFound}, nil)
 	for key, want := range map[string]error{
 		".pulumi/stacks/demo/missing.json":  store.ErrNotFound,
 		".pulumi/stacks/demo/vanished.json": store.ErrNotFound,
@@ -553,7 +553,7 @@ func TestProvider(t *testing.T) {
 	b := historyBucket(t)
 	kms := storetest.Checkpoint{Version: 3, Provider: storetest.Cloud(testKMSURL, testKMSKey)}.Build()
 	none := storetest.Checkpoint{Version: 3, NoLatest: true}.Build()
-	s := b.Store.(*storetest.Mem)
+	s := b.Store.(storetest.Mem)
 	s.Put(".pulumi/stacks/demo/kms.json", kms, t0)
 	s.Put(".pulumi/stacks/demo/dev2.json", none, t0)
 	s.Put(".pulumi/stacks/demo/lonely.json", none, t0)
@@ -613,10 +613,10 @@ func TestReadHeadStoreErrors(t *testing.T) {
 	mem.Put("cut-gz", storetest.Gzip(t, after), t0)
 	mem.Put("denied-gz", storetest.Gzip(t, small), t0)
 	reset := errors.New("connection reset by peer")
-	b := newBackend(nil, storetest.Faults{Store: mem,
-		Open: map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied},
-		Read: map[string]error{"cut": reset, "cut-gz": reset},
-	})
+	b := newBackend(nil, storetest.NewFaults(mem,
+		map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied},
+		map[string]error{"cut": reset, "cut-gz": reset},
+	))
 	for key, want := range map[string]error{"gone": store.ErrNotFound, "denied": store.ErrAccessDenied, "denied-gz": store.ErrAccessDenied, "cut": reset, "cut-gz": reset} {
 		_, err := b.ReadHead(ctx, key)
 		if !errors.Is(err, want) || errors.Is(err, ErrCorrupt) {

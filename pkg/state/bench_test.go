@@ -30,7 +30,7 @@ func BenchmarkReadHead(b *testing.B) {
 			mem := storetest.NewMem()
 			const key = ".pulumi/stacks/demo/dev.json"
 			mem.Put(key, data, t0)
-			cs := &storetest.Counting{Store: mem}
+			cs := storetest.NewCounting(mem)
 			be := newBackend(nil, cs)
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -124,7 +124,7 @@ func TestDecodeHeadPulumiFixtures(t *testing.T) {
 			// Through a backend too, under a name that says nothing.
 			mem := storetest.NewMem()
 			mem.Put(".pulumi/stacks/demo/x.json", data, t0)
-			cs := &storetest.Counting{Store: mem}
+			cs := storetest.NewCounting(mem)
 			bh, err := newBackend(nil, cs).ReadHead(context.Background(), ".pulumi/stacks/demo/x.json")
 			if err != nil || !sameProvider(bh.Provider, f.provider) || cs.Bytes() != int64(len(data)) {
 				t.Errorf("ReadHead = %s, %v after %d bytes; want %s after %d", provString(bh.Provider), err, cs.Bytes(), provString(f.provider), len(data))

@@ -35,7 +35,7 @@ func tN(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 // memBackend returns a backend over a storetest.Mem holding objs, all
 // written at t0, plus meta.yaml version 1 unless objs sets it (or sets it
 // to nil).
-func memBackend(objs map[string][]byte) (*Backend, *storetest.Mem) {
+func memBackend(objs map[string][]byte) (*Backend, storetest.Mem) {
 	s := storetest.NewMem()
 	if _, ok := objs[metaKey]; !ok {
 		s.Put(metaKey, []byte("version: 1\n"), t0)

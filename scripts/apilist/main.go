@@ -5,8 +5,9 @@
 //
 // It reads every non-main package of the module rooted at -root with
 // go/parser only: no type checking, no build. Test files, files that no
-// build can include (//go:build ignore), testdata, vendor, directories
-// starting with "." or "_" and nested modules are left out. Files for
+// build can include (//go:build ignore), testdata, vendor, internal
+// packages (no other module can import them), directories starting with
+// "." or "_" and nested modules are left out. Files for
 // other platforms are read too, so the listing is the same on every
 // machine. Without a type checker, it cannot list the fields and methods
 // an exported type gains from an unexported embedded one, nor the type of
@@ -78,7 +79,9 @@ func list(root string) ([]byte, error) {
 		}
 		if path != root {
 			name := d.Name()
-			if name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			if name == "testdata" || name == "vendor" || name == "internal" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				// An internal package is no API: no other module
+				// can import it.
 				return filepath.SkipDir
 			}
 			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {

@@ -17,9 +17,16 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
-// Mem is a store.Store held in memory, for tests and benchmarks. Its
-// locations are "mem://<key>".
-type Mem struct {
+// Mem is a store.Store held in memory, for tests and benchmarks, that
+// objects are put into. Its locations are "mem://<key>".
+type Mem interface {
+	store.Store
+	// Put stores data at key with the given modification time.
+	Put(key string, data []byte, modTime time.Time)
+}
+
+// mem is the Mem NewMem returns.
+type mem struct {
 	mu      sync.Mutex
 	objects map[string]memObject
 }
@@ -30,20 +37,20 @@ type memObject struct {
 }
 
 // NewMem returns an empty Mem.
-func NewMem() *Mem { return &Mem{objects: map[string]memObject{}} }
+func NewMem() Mem { return &mem{objects: map[string]memObject{}} }
 
-// Put stores data at key with the given modification time.
-func (s *Mem) Put(key string, data []byte, modTime time.Time) {
+// Put implements Mem.
+func (s *mem) Put(key string, data []byte, modTime time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objects[key] = memObject{data: data, modTime: modTime}
 }
 
 // Location implements store.Store.
-func (s *Mem) Location(key string) string { return "mem://" + key }
+func (s *mem) Location(key string) string { return "mem://" + key }
 
 // List implements store.Store.
-func (s *Mem) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
+func (s *mem) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -72,7 +79,7 @@ func (s *Mem) List(ctx context.Context, prefix string, recursive bool, fn func(s
 }
 
 // Stat implements store.Store.
-func (s *Mem) Stat(ctx context.Context, key string) (store.Object, error) {
+func (s *mem) Stat(ctx context.Context, key string) (store.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Object{}, err
 	}
@@ -86,7 +93,7 @@ func (s *Mem) Stat(ctx context.Context, key string) (store.Object, error) {
 }
 
 // ReadRange implements store.Store.
-func (s *Mem) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+func (s *mem) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func TestWrappers(t *testing.T) {
 	ctx := context.Background()
 	mem := openMem(t, map[string][]byte{"k": make([]byte, 300), "l": []byte("x")})
 
-	c := &Counting{Store: mem}
+	c := NewCounting(mem)
 	for range 2 {
 		rc, err := c.ReadRange(ctx, "k", 0, 200)
 		if err != nil {
@@ -64,9 +64,9 @@ func TestWrappers(t *testing.T) {
 	}
 
 	boom := errors.New("boom")
-	f := Faults{Store: mem, Open: map[string]error{"l": store.ErrAccessDenied}, Read: map[string]error{"k": boom}}
+	f := NewFaults(mem, map[string]error{"l": store.ErrAccessDenied}, map[string]error{"k": boom})
 	if _, err := f.ReadRange(ctx, "l", 0, -1); !errors.Is(err, store.ErrAccessDenied) || !strings.Contains(err.Error(), "mem://l") {
-		t.Errorf("Faults.ReadRange(l) = %v, want access denied naming mem://l", err)
+		t.Errorf("NewFaults(…).ReadRange(l) = %v, want access denied naming mem://l", err)
 	}
 	rc, err := f.ReadRange(ctx, "k", 0, -1)
 	if err != nil {

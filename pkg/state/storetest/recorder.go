@@ -10,11 +10,20 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
-// Recorder wraps a store.Store and records the requests sent to it
+// Recorder is a store.Store that records the requests sent to it
 // ("LIST <prefix>", "HEAD <key>", "GET <key>") and how many are in flight
 // at once. Each request waits, up to a hold time, for others to join it,
 // so requests sent together are seen together.
-type Recorder struct {
+type Recorder interface {
+	store.Store
+	// Requests returns the requests so far, sorted.
+	Requests() []string
+	// MaxInFlight returns the most requests that were in flight at once.
+	MaxInFlight() int
+}
+
+// recorder is the Recorder NewRecorder returns.
+type recorder struct {
 	store.Store
 	hold time.Duration
 
@@ -27,11 +36,11 @@ type Recorder struct {
 
 // NewRecorder returns a Recorder of s whose requests wait up to hold for
 // the next one.
-func NewRecorder(s store.Store, hold time.Duration) *Recorder {
-	return &Recorder{Store: s, hold: hold, arrived: make(chan struct{})}
+func NewRecorder(s store.Store, hold time.Duration) Recorder {
+	return &recorder{Store: s, hold: hold, arrived: make(chan struct{})}
 }
 
-func (s *Recorder) enter(req string) {
+func (s *recorder) enter(req string) {
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	s.inFlight++
@@ -54,35 +63,35 @@ func (s *Recorder) enter(req string) {
 	}
 }
 
-func (s *Recorder) leave() {
+func (s *recorder) leave() {
 	s.mu.Lock()
 	s.inFlight--
 	s.mu.Unlock()
 }
 
 // List implements store.Store.
-func (s *Recorder) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
+func (s *recorder) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
 	s.enter("LIST " + prefix)
 	defer s.leave()
 	return s.Store.List(ctx, prefix, recursive, fn)
 }
 
 // Stat implements store.Store.
-func (s *Recorder) Stat(ctx context.Context, key string) (store.Object, error) {
+func (s *recorder) Stat(ctx context.Context, key string) (store.Object, error) {
 	s.enter("HEAD " + key)
 	defer s.leave()
 	return s.Store.Stat(ctx, key)
 }
 
 // ReadRange implements store.Store.
-func (s *Recorder) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+func (s *recorder) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	s.enter("GET " + key)
 	defer s.leave()
 	return s.Store.ReadRange(ctx, key, off, n)
 }
 
-// Requests returns the requests sent so far, sorted.
-func (s *Recorder) Requests() []string {
+// Requests implements Recorder.
+func (s *recorder) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := append([]string(nil), s.reqs...)
@@ -90,8 +99,8 @@ func (s *Recorder) Requests() []string {
 	return r
 }
 
-// MaxInFlight returns the most requests that were in flight at once.
-func (s *Recorder) MaxInFlight() int {
+// MaxInFlight implements Recorder.
+func (s *recorder) MaxInFlight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.maxIn
