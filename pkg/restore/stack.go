@@ -46,7 +46,7 @@ func (w *Workspace) one(ctx context.Context, ref state.StackRef, opts Options) R
 	if r.File, r.Err = w.Project.SettingsPath(ref.Name); r.Err != nil {
 		return r
 	}
-	res, err := w.Backend.Provider(ctx, ref, state.LookupOptions{Fallback: true, Locks: true})
+	res, err := w.Backend.Provider(ctx, ref)
 	if errors.Is(err, state.ErrStackNotFound) {
 		err = w.Backend.StackNotFound(ctx, ref, err)
 	}

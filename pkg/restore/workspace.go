@@ -104,10 +104,11 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 		return b, nil
 	}
 	u.S3.CABundle = cfg.CABundle
-	b, err := state.Open(ctx, u, state.OpenOptions{MaxCheckpointSize: cfg.MaxCheckpointSize})
+	b, err := state.Open(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("opening backend %s%s: %w", raw, from, err)
 	}
+	b.MaxCheckpointSize = cfg.MaxCheckpointSize
 	if cfg.Backends != nil {
 		cfg.Backends[key] = b
 	}

@@ -36,16 +36,10 @@ type Backend struct {
 	decoders *decoderPool
 }
 
-// OpenOptions configure Open; the zero value takes every default. An
-// s3:// backend's client is configured by the URL's S3 options.
-type OpenOptions struct {
-	// MaxCheckpointSize sets Backend.MaxCheckpointSize.
-	MaxCheckpointSize int64
-}
-
-// Open opens a parsed backend URL (ParseBackendURL): an s3:// URL with s3store.New on
-// u.S3, a file:// URL with dirstore.New.
-func Open(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, error) {
+// Open opens a parsed backend URL (ParseBackendURL): an s3:// URL with
+// s3store.New on u.S3, a file:// URL with dirstore.New. Set
+// MaxCheckpointSize on the result before its first use to change the cap.
+func Open(ctx context.Context, u *BackendURL) (*Backend, error) {
 	var s store.Store
 	var err error
 	switch u.Scheme {
@@ -57,9 +51,7 @@ func Open(ctx context.Context, u *BackendURL, opts OpenOptions) (*Backend, error
 	if err != nil {
 		return nil, err
 	}
-	b := newBackend(u, s)
-	b.MaxCheckpointSize = opts.MaxCheckpointSize
-	return b, nil
+	return newBackend(u, s), nil
 }
 
 // newBackend returns a backend over an already opened store; u may be nil.

@@ -92,7 +92,7 @@ func TestDirBackendSymlinkPolicy(t *testing.T) {
 		if _, err := b.Find(ctx, ref); !errors.Is(err, dirstore.ErrSymlink) || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), root) {
 			t.Errorf("Find(%s) = %v, want ErrSymlink naming the path, not not-found", ref, err)
 		}
-		if _, err := b.Provider(ctx, ref, LookupOptions{}); !errors.Is(err, dirstore.ErrSymlink) {
+		if _, err := b.provider(ctx, ref, lookupOptions{}); !errors.Is(err, dirstore.ErrSymlink) {
 			t.Errorf("Provider(%s) = %v, want ErrSymlink", ref, err)
 		}
 	}
@@ -155,5 +155,5 @@ func openRaw(ctx context.Context, rawURL, baseDir, home string) (*Backend, error
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, u, OpenOptions{})
+	return Open(ctx, u)
 }

@@ -583,7 +583,7 @@ func TestProvider(t *testing.T) {
 		{StackRef{"demo", "missing"}, true, nil, "", ErrStackNotFound},
 	}
 	for _, tt := range tests {
-		res, err := b.Provider(ctx, tt.ref, LookupOptions{Fallback: tt.fallback})
+		res, err := b.provider(ctx, tt.ref, lookupOptions{Fallback: tt.fallback})
 		if tt.wantErr != nil {
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("Provider(%s, %v) = %v, want %v", tt.ref, tt.fallback, err, tt.wantErr)

@@ -23,8 +23,8 @@ type Resolved struct {
 	Locked bool
 }
 
-// LookupOptions configure Provider.
-type LookupOptions struct {
+// lookupOptions configure provider.
+type lookupOptions struct {
 	// Fallback, when the live checkpoint records no provider, takes the
 	// one of the newest backup or history checkpoint that records one.
 	Fallback bool
@@ -34,19 +34,24 @@ type LookupOptions struct {
 }
 
 // Provider returns the secrets provider recorded for ref: the live
-// checkpoint's, or, with opts.Fallback, the newest backup or history
-// checkpoint's when the live one records none. It returns an error wrapping
-// ErrStackNotFound when the stack does not exist and ErrNoProvider when no
-// checkpoint records a provider.
+// checkpoint's, or the newest backup or history checkpoint's when the live
+// one records none; Resolved.Locked says whether the stack has a lock file.
+// It returns an error wrapping ErrStackNotFound when the stack does not
+// exist and ErrNoProvider when no checkpoint records a provider.
 //
 // On a remote store the round trips are what cost, so Provider sends its
 // requests together: the layout's meta.yaml, the listing of the
 // checkpoint's variants, a speculative read of the plain .json checkpoint
-// and, with opts.Locks, the lock listing, with keys for the project layout
+// and the lock listing, with keys for the project layout
 // (or the layout already known). Only when the layout turns out legacy, or
 // the listing shows a compressed variant is current, does a second round
 // follow.
-func (b *Backend) Provider(ctx context.Context, ref StackRef, opts LookupOptions) (Resolved, error) {
+func (b *Backend) Provider(ctx context.Context, ref StackRef) (Resolved, error) {
+	return b.provider(ctx, ref, lookupOptions{Fallback: true, Locks: true})
+}
+
+// provider is Provider with the fallback and the lock listing chosen.
+func (b *Backend) provider(ctx context.Context, ref StackRef, opts lookupOptions) (Resolved, error) {
 	if err := ValidateName("stack", ref.Name); err != nil {
 		return Resolved{}, err
 	}

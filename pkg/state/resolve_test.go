@@ -71,7 +71,7 @@ func TestProviderOneRound(t *testing.T) {
 				mem.Put(k, v, t0)
 			}
 			rs := storetest.NewRecorder(mem, 200*time.Millisecond)
-			res, err := newBackend(nil, rs).Provider(ctx, tt.ref, LookupOptions{Locks: tt.locks})
+			res, err := newBackend(nil, rs).provider(ctx, tt.ref, lookupOptions{Locks: tt.locks})
 			if err != nil || !sameProvider(&res.Provider, provKMS) {
 				t.Fatalf("Provider = %+v, %v", res.Provider, err)
 			}
