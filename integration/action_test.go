@@ -10,13 +10,20 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stacksync/stacksync/integration/harness"
 )
@@ -29,8 +36,11 @@ const actionStack = "dev.my-service.us-west-2"
 // resources, one output that shows the deployment ran.
 const actionProgram = "outputs:\n  greeting: deployed-by-act\n"
 
-// actionWorkflow is the workflow file, relative to the checkout.
-const actionWorkflow = ".github/workflows/deploy.yml"
+// actionWorkflows is where a checkout holds its workflows.
+const actionWorkflows = ".github/workflows"
+
+// actionWorkflow is the deploy workflow file, relative to the checkout.
+const actionWorkflow = actionWorkflows + "/deploy.yml"
 
 // actionFixture is a versitygw bucket holding an awskms stack that pulumi
 // created (never deployed), a checkout for the workflow, and a pulumi
@@ -43,7 +53,7 @@ type actionFixture struct {
 	ProviderURL string
 	Good        []byte // the settings file pulumi wrote at init
 	Lost        []byte // the settings file the checkout holds
-	Checkout    string // action.yml, the workflow, devops/ with Pulumi.yaml and Lost
+	Checkout    string // action.yml, scripts/action.sh, the workflow, devops/ with Pulumi.yaml and Lost
 }
 
 // newActionFixture seeds the stack with the real pulumi, then lays out the
@@ -68,18 +78,29 @@ func newActionFixture(t *testing.T) *actionFixture {
 		t.Fatalf("settings file pulumi wrote at init has no secure config value:\n%s", f.Good)
 	}
 
-	root, err := harness.MainModuleDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Checkout = t.TempDir()
-	copyFile(t, filepath.Join(root, "action.yml"), filepath.Join(f.Checkout, "action.yml"))
-	copyFile(t, filepath.Join(root, "integration", "testdata", "action", "deploy.yml"), filepath.Join(f.Checkout, actionWorkflow))
+	f.Checkout = actionCheckout(t, "deploy.yml")
 	copyFile(t, filepath.Join(seed, "Pulumi.yaml"), filepath.Join(f.Checkout, "devops", "Pulumi.yaml"))
 	if err := os.WriteFile(filepath.Join(f.Checkout, "devops", "Pulumi."+actionStack+".yaml"), f.Lost, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// actionCheckout returns a new checkout of the action: the repository's
+// action.yml and the script its steps run, and the workflow
+// integration/testdata/action/<workflow> in actionWorkflows.
+func actionCheckout(t *testing.T, workflow string) string {
+	t.Helper()
+	root, err := harness.MainModuleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, rel := range []string{"action.yml", filepath.Join("scripts", "action.sh")} {
+		copyFile(t, filepath.Join(root, rel), filepath.Join(dir, rel))
+	}
+	copyFile(t, filepath.Join(root, "integration", "testdata", "action", workflow), filepath.Join(dir, actionWorkflows, workflow))
+	return dir
 }
 
 // run runs the workflow for stack with act, installing distVersion from releases (a
@@ -336,4 +357,279 @@ func mergeEnvList(env []string) []string {
 		out = append(out, kv)
 	}
 	return out
+}
+
+// actionHungBound is how long the action's install step takes to give up
+// on a mirror that accepts and never answers: scripts/action.sh's three
+// curl attempts of 15 s under 1 KiB/s each, and 1 s and 2 s between them.
+const actionHungBound = 3*15*time.Second + 3*time.Second
+
+// actionSmuggled starts a workflow command smuggled into an input or an
+// output. act logs an ::error it executes as "❗  <line>", so a log line
+// holding actionExecuted+actionSmuggled means an injection took effect.
+const (
+	actionSmuggled = "::error title=smuggled::"
+	actionExecuted = "\u2757  "
+)
+
+// actionInputsRun is what one run of the inputs workflow gave.
+type actionInputsRun struct {
+	log    string
+	code   int
+	took   time.Duration
+	result string   // the action's result output
+	args   []string // the stand-in stacksync's arguments; nil if it did not run
+}
+
+// runActionInputs runs testdata/action/inputs.yml with act in a checkout
+// of its own, with vars as its repository variables (VERSION, RELEASES,
+// MISSING_OK, ARGS), and fails the test if act outlives timeout.
+func runActionInputs(t *testing.T, vars map[string]string, timeout time.Duration) actionInputsRun {
+	t.Helper()
+	checkout := actionCheckout(t, "inputs.yml")
+	out := t.TempDir()
+	for _, k := range []string{"VERSION", "RELEASES", "MISSING_OK", "ARGS"} {
+		if _, ok := vars[k]; !ok {
+			vars[k] = "" // --var K alone would make act prompt for it
+		}
+	}
+	start := time.Now()
+	log, code := harness.RunAct(t, harness.ActRun{
+		Dir:      checkout,
+		Workflow: actionWorkflows + "/inputs.yml",
+		Env: []string{
+			"PATH=" + os.Getenv("PATH"),
+			"HOME=" + t.TempDir(),
+			"STACKSYNC_E2E_CHECKOUT=" + checkout,
+			"STACKSYNC_E2E_OUT=" + out,
+		},
+		Vars:    vars,
+		Timeout: timeout,
+	})
+	r := actionInputsRun{log: log, code: code, took: time.Since(start)}
+	t.Logf("act exited %d after %s", code, r.took.Round(time.Millisecond))
+	if b, err := os.ReadFile(filepath.Join(out, "result.json")); err == nil {
+		r.result = string(b)
+	} else {
+		t.Errorf("the workflow's last step wrote no result: %v\n%s", err, log)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "args")); err == nil {
+		r.args = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, actionExecuted+actionSmuggled) {
+			t.Errorf("act executed a smuggled workflow command: %s\n%s", line, log)
+		}
+	}
+	return r
+}
+
+// TestActionInputs: the action's own bounds and checks under act, with a
+// stand-in release (a script that records its arguments and tries to
+// smuggle a workflow command): a mirror that accepts and never answers
+// fails the install step within actionHungBound with one ::error that
+// names the URL; a newline in the version or missing-ok input cannot start
+// a workflow command; args that pick another output format are refused,
+// so result is never anything but restore -o json's array; and nothing
+// restore prints is read as a workflow command.
+func TestActionInputs(t *testing.T) {
+	releases := harness.ServeDir(t, standInRelease(t, distVersion))
+
+	t.Run("hung-mirror", func(t *testing.T) {
+		t.Parallel()
+		mirror, accepted := hangingListener(t)
+		r := runActionInputs(t, map[string]string{"VERSION": distVersion, "RELEASES": mirror}, actionHungBound+2*time.Minute)
+		url := mirror + "/" + distVersion + "/SHA256SUMS"
+		want := actionExecuted + "::error title=stacksync install::downloading " + url + " failed after 3 attempts: "
+		if r.code == 0 || !strings.Contains(r.log, want) {
+			t.Errorf("act exited %d; want its output to hold %q:\n%s", r.code, want, r.log)
+		}
+		if limit := actionHungBound + 30*time.Second; r.took > limit {
+			t.Errorf("the hung mirror held the job %s, want under %s (the action's bound %s and act's own start)", r.took, limit, actionHungBound)
+		}
+		if n := accepted(); n != 3 {
+			t.Errorf("the mirror accepted %d connections, want 3 (one per curl attempt)", n)
+		}
+		if r.args != nil || r.result != "" {
+			t.Errorf("restore ran after the failed install: args %q, result %q", r.args, r.result)
+		}
+	})
+
+	t.Run("version-newline", func(t *testing.T) {
+		t.Parallel()
+		r := runActionInputs(t, map[string]string{
+			"VERSION":  distVersion + "\n" + actionSmuggled + "from the version input",
+			"RELEASES": releases.URL,
+		}, 0)
+		want := actionExecuted + "::error title=stacksync install::input version '" + distVersion + "%0A" + actionSmuggled + "from the version input' is not a release tag"
+		if r.code == 0 || !strings.Contains(r.log, want) {
+			t.Errorf("act exited %d; want its output to hold %q:\n%s", r.code, want, r.log)
+		}
+		if r.args != nil {
+			t.Errorf("restore ran after a bad version: %q", r.args)
+		}
+	})
+
+	t.Run("missing-ok-newline", func(t *testing.T) {
+		t.Parallel()
+		r := runActionInputs(t, map[string]string{
+			"VERSION":    distVersion,
+			"RELEASES":   releases.URL,
+			"MISSING_OK": "true\n" + actionSmuggled + "from missing-ok\n::set-output name=result::smuggled",
+		}, 0)
+		want := actionExecuted + "::error title=stacksync restore::input missing-ok is 'true%0A" + actionSmuggled + "from missing-ok%0A::set-output name=result::smuggled'; want true or false"
+		if r.code == 0 || !strings.Contains(r.log, want) {
+			t.Errorf("act exited %d; want its output to hold %q:\n%s", r.code, want, r.log)
+		}
+		if r.args != nil || r.result != "" {
+			t.Errorf("after a bad missing-ok: stacksync ran with %q, result %q; want neither", r.args, r.result)
+		}
+	})
+
+	for _, c := range []struct{ args, refused string }{
+		{"-o text", "-o"},
+		{"--force --output=text", "--output=text"},
+	} {
+		t.Run("args "+c.args, func(t *testing.T) {
+			t.Parallel()
+			args := c.args
+			r := runActionInputs(t, map[string]string{"VERSION": distVersion, "RELEASES": releases.URL, "ARGS": args}, 0)
+			want := actionExecuted + "::error title=stacksync restore::input args holds '" + c.refused + "': the action always runs restore -o json"
+			if r.code == 0 || !strings.Contains(r.log, want) {
+				t.Errorf("act exited %d; want its output to hold %q:\n%s", r.code, want, r.log)
+			}
+			if r.args != nil || r.result != "" {
+				t.Errorf("with args %q: stacksync ran with %q, result %q; want neither", args, r.args, r.result)
+			}
+		})
+	}
+
+	t.Run("commands-stopped", func(t *testing.T) {
+		t.Parallel()
+		r := runActionInputs(t, map[string]string{
+			"VERSION": distVersion, "RELEASES": releases.URL, "MISSING_OK": "true", "ARGS": "--force",
+		}, 0)
+		if r.code != 0 {
+			t.Fatalf("act exited %d:\n%s", r.code, r.log)
+		}
+		if want := []string{"restore", "-o", "json", "-C", "devops", "--missing-ok", "--force", "--", "dev"}; !slices.Equal(r.args, want) {
+			t.Errorf("stacksync ran with %q, want %q", r.args, want)
+		}
+		if r.result != "[]" {
+			t.Errorf("result = %q, want the stand-in's []", r.result)
+		}
+		if !strings.Contains(r.log, actionSmuggled+"from stacksync") {
+			t.Errorf("act's output lacks the stand-in's line %q:\n%s", actionSmuggled+"from stacksync", r.log)
+		}
+	})
+}
+
+// standInRelease returns a directory holding release version for linux and
+// darwin, amd64 and arm64, as make dist lays it out, whose stacksync is a
+// shell script: it writes its arguments, one a line, to
+// $STACKSYNC_E2E_OUT/args, prints a workflow command on stderr, and prints
+// an empty JSON array.
+func standInRelease(t *testing.T, version string) string {
+	t.Helper()
+	const script = "#!/bin/sh\n" +
+		"printf '%s\\n' \"$@\" > \"$STACKSYNC_E2E_OUT/args\"\n" +
+		"echo '" + actionSmuggled + "from stacksync' >&2\n" +
+		"echo '[]'\n"
+	dir := t.TempDir()
+	var sums strings.Builder
+	for _, d := range distTargets {
+		if d.os == "windows" {
+			continue
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		if err := tw.WriteHeader(&tar.Header{Name: d.exe(), Mode: 0o755, Size: int64(len(script)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, script); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, version, d.asset(version)), buf.Bytes())
+		sum := sha256.Sum256(buf.Bytes())
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), d.asset(version))
+	}
+	writeFile(t, filepath.Join(dir, version, "SHA256SUMS"), []byte(sums.String()))
+	return dir
+}
+
+// hangingListener listens on 127.0.0.1 and accepts connections that it
+// never answers (nor closes) until the test ends: a mirror that hangs. It
+// returns the listener's http:// URL and a count of the connections so far.
+func hangingListener(t *testing.T) (string, func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String(), func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
+}
+
+// TestActionWorkflowCommand: scripts/action.sh's workflow_command, the one
+// way the action prints a workflow command, escapes % CR LF in the message
+// and also : and , in a property, as GitHub documents, so that no value
+// ends the command or starts another.
+func TestActionWorkflowCommand(t *testing.T) {
+	root, err := harness.MainModuleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ msg, title, want string }{
+		{"plain", "stacksync install", "::error title=stacksync install::plain\n"},
+		{"50% done", "a:b,c", "::error title=a%3Ab%2Cc::50%25 done\n"},
+		{"v1\n::set-output name=x::y", "t", "::error title=t::v1%0A::set-output name=x::y\n"},
+		{"a\r\nb%0A", "x\ny", "::error title=x%0Ay::a%0D%0Ab%250A\n"},
+		{"", "", "::error title=::\n"},
+	} {
+		cmd := exec.Command("bash", "-c", `source "$1" && workflow_command error "$2" title "$3"`, "bash",
+			filepath.Join(root, "scripts", "action.sh"), c.msg, c.title)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("workflow_command error %q title %q: %v", c.msg, c.title, err)
+		}
+		if string(out) != c.want {
+			t.Errorf("workflow_command error %q title %q printed %q, want %q", c.msg, c.title, out, c.want)
+		}
+	}
 }
