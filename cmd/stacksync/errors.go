@@ -62,10 +62,7 @@ func (h hinted) Unwrap() error { return h.err }
 // them; this is the one place that does. Errors in how the stacks were
 // named are usage errors.
 func hint(err error) error {
-	var (
-		nf *state.StackNotFoundError
-		fe *restore.FileError
-	)
+	var nf *state.StackNotFoundError
 	switch {
 	case err == nil:
 		return nil
@@ -84,7 +81,7 @@ func hint(err error) error {
 		return hinted{err, "if it is a real checkpoint, raise the limit with " + maxCheckpointEnv + " (e.g. 1GiB)"}
 	case errors.Is(err, restore.ErrUnknownProvider):
 		return hinted{err, "fix the checkpoint or set the settings file by hand"}
-	case errors.As(err, &fe) && fe.Edit:
+	case errors.Is(err, restore.ErrUneditable):
 		return hinted{err, "fix the file or move it aside"}
 	}
 	return err

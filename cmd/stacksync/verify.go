@@ -121,14 +121,13 @@ func newVerifier(e *env, w *restore.Workspace) *secrets.Verifier {
 // or state-unreadable.
 func newVerifyResult(sr restore.Result) verifyResult {
 	r := verifyResult{Stack: sr.Ref.Name, Project: sr.Ref.Project, File: sr.File}
-	var fe *restore.FileError
 	switch err := sr.Err; {
 	case sr.Verify != nil || err == nil:
 	case sr.Status == restore.Missing:
 		r = r.failed("stack-not-found", hint(err))
 	case errors.Is(err, state.ErrNoProvider):
 		r = r.failed("no-provider", err)
-	case errors.As(err, &fe) && !fe.Edit, errors.Is(err, state.ErrInvalidName):
+	case errors.Is(err, restore.ErrSettingsIO), errors.Is(err, state.ErrInvalidName):
 		r = r.failed("settings-unreadable", err)
 	default:
 		r = r.failed("state-unreadable", err)

@@ -18,24 +18,30 @@ var ErrOtherProject = errors.New("stack of another project")
 // every stack was asked for.
 var ErrNoStacks = errors.New("no stacks of the project in the backend")
 
-// FileError is a settings file Run cannot read, edit or write. Edit says
-// it could not be edited: pulumi could not parse it either, or it holds
-// what stacksync will not touch. A read or write error's message is the
-// underlying error's, which names the file.
-type FileError struct {
-	Path string
-	Edit bool
-	Err  error
+// ErrUneditable marks a settings file Run cannot edit: pulumi could not
+// parse it either, or it holds what stacksync will not touch.
+var ErrUneditable = errors.New("settings file cannot be edited")
+
+// ErrSettingsIO marks a settings file Run could not read or write.
+var ErrSettingsIO = errors.New("settings file cannot be read or written")
+
+// fileError is an error of the settings file path that also matches mark
+// (ErrUneditable or ErrSettingsIO). An edit's message names the file; a
+// read or write error's names it already.
+type fileError struct {
+	path string
+	mark error
+	err  error
 }
 
-func (e *FileError) Error() string {
-	if e.Edit {
-		return "editing " + e.Path + ": " + e.Err.Error()
+func (e *fileError) Error() string {
+	if e.mark == ErrUneditable {
+		return "editing " + e.path + ": " + e.err.Error()
 	}
-	return e.Err.Error()
+	return e.err.Error()
 }
 
-func (e *FileError) Unwrap() error { return e.Err }
+func (e *fileError) Unwrap() []error { return []error{e.mark, e.err} }
 
 // markedError is an error with its own message that also matches a
 // sentinel under errors.Is, where %w would add the sentinel's text.

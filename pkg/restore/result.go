@@ -65,7 +65,7 @@ type Result struct {
 	// Err is why the stack is Missing or Failed. Branch on it with
 	// errors.Is and errors.As: state.ErrStackNotFound (a
 	// *state.StackNotFoundError), state.ErrNoProvider, state.ErrCorrupt,
-	// state.ErrTooLarge, ErrUnknownProvider, *FileError, settings.ErrChanged…
+	// state.ErrTooLarge, ErrUnknownProvider, ErrUneditable, ErrSettingsIO, settings.ErrChanged…
 	Err error
 	// Before and After are the file's bytes and what the pipeline makes of
 	// them. They hold config values: show them to no one.

@@ -109,7 +109,7 @@ func (w *Workspace) finish(ctx context.Context, r Result, res state.Resolved, lo
 	var editErr error
 	written, err := settings.Update(ctx, r.File, func(cur []byte) ([]byte, error) {
 		r.Before = cur
-		r.After, r.Edit, editErr = settings.Edit(cur, fieldsFor(prov), settings.EditOptions{Format: settings.FormatFor(r.File), Force: opts.Force})
+		r.After, r.Edit, editErr = settings.Edit(r.File, cur, fieldsFor(prov), opts.Force)
 		if opts.Mode != Write || editErr != nil {
 			return cur, editErr // leave the file as it is
 		}
@@ -119,9 +119,9 @@ func (w *Workspace) finish(ctx context.Context, r Result, res state.Resolved, lo
 	case errors.Is(editErr, settings.ErrConflict):
 		r.Status = Conflict
 	case editErr != nil:
-		r.Err = &FileError{Path: r.File, Edit: true, Err: editErr}
+		r.Err = &fileError{path: r.File, mark: ErrUneditable, err: editErr}
 	case err != nil:
-		r.Err = &FileError{Path: r.File, Err: err}
+		r.Err = &fileError{path: r.File, mark: ErrSettingsIO, err: err}
 	default:
 		r.Written = written
 		switch r.Edit.Action {

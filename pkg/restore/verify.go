@@ -16,8 +16,7 @@ import (
 // asks the verifier whether the provider decrypts. It is nil for a stack
 // that failed before its file could be judged.
 func verdict(ctx context.Context, opts Options, r Result) *secrets.Result {
-	var fe *FileError
-	if r.Err != nil && (opts.Mode != Verify || !errors.As(r.Err, &fe) || !fe.Edit) {
+	if r.Err != nil && (opts.Mode != Verify || !errors.Is(r.Err, ErrUneditable)) {
 		return nil
 	}
 	data := r.After
@@ -43,7 +42,7 @@ func agreement(path string, data []byte, want settings.Fields) (secrets.Result, 
 	if data == nil {
 		return fail(secrets.ReasonSettingsMissing, "%s does not exist, so pulumi would not use the stack's secrets provider", path)
 	}
-	_, er, err := settings.Edit(data, want, settings.EditOptions{Format: settings.FormatFor(path)})
+	_, er, err := settings.Edit(path, data, want, false)
 	switch {
 	case errors.Is(err, settings.ErrConflict):
 		return fail(secrets.ReasonSettingsMismatch, "%s differs from the checkpoint in %s, so pulumi would use another secrets provider than the stack's", path, strings.Join(er.Conflicts, ", "))

@@ -40,30 +40,30 @@ func fieldsFromArray(a [3]string) Fields {
 	return Fields{SecretsProvider: a[0], EncryptedKey: a[1], EncryptionSalt: a[2]}
 }
 
-// Format is the syntax of a settings file.
-type Format int
+// fileFormat is the syntax of a settings file.
+type fileFormat int
 
 const (
-	// FormatYAML is Pulumi.<stack>.yaml or .yml.
-	FormatYAML Format = iota
-	// FormatJSON is Pulumi.<stack>.json.
-	FormatJSON
+	// formatYAML is Pulumi.<stack>.yaml or .yml.
+	formatYAML fileFormat = iota
+	// formatJSON is Pulumi.<stack>.json.
+	formatJSON
 )
 
-func (f Format) String() string {
-	if f == FormatJSON {
+func (f fileFormat) String() string {
+	if f == formatJSON {
 		return "JSON"
 	}
 	return "YAML"
 }
 
-// FormatFor returns the format of the settings file at path, by its
+// formatFor returns the format of the settings file at path, by its
 // extension: JSON for .json, YAML otherwise.
-func FormatFor(path string) Format {
+func formatFor(path string) fileFormat {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		return FormatJSON
+		return formatJSON
 	}
-	return FormatYAML
+	return formatYAML
 }
 
 // Action says what Edit did to a settings file.
@@ -95,10 +95,10 @@ func (a Action) String() string {
 	return fmt.Sprintf("Action(%d)", int(a))
 }
 
-// EditOptions control Edit.
-type EditOptions struct {
-	// Format is the settings file's syntax.
-	Format Format
+// editOptions control Edit.
+type editOptions struct {
+	// fileFormat is the settings file's syntax.
+	fileFormat fileFormat
 	// Force replaces or removes fields that hold a different value instead of
 	// reporting a conflict.
 	Force bool
@@ -118,7 +118,15 @@ type Result struct {
 	SecureValues int
 }
 
-// Edit returns data, a settings file in the given format, changed so that its
+// Edit returns data, the bytes of the settings file called name (its
+// extension gives the syntax: .json is JSON, anything else YAML), changed so
+// that its secrets provider fields match want, plus what changed; force
+// replaces values that differ instead of refusing them.
+func Edit(name string, data []byte, want Fields, force bool) ([]byte, Result, error) {
+	return edit(data, want, editOptions{fileFormat: formatFor(name), Force: force})
+}
+
+// edit returns data, a settings file in the given format, changed so that its
 // secrets provider fields match want, plus what changed.
 //
 // A field wanted empty must be absent; a field wanted non-empty must equal
@@ -139,12 +147,12 @@ type Result struct {
 // Edit refuses, with data unchanged, input that does not parse, whose top
 // level is not a block mapping (YAML) or an object (JSON), or that has
 // duplicate top-level keys.
-func Edit(data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
-	return edit(data, want, opts, batchBytes)
+func edit(data []byte, want Fields, opts editOptions) ([]byte, Result, error) {
+	return editBatched(data, want, opts, batchBytes)
 }
 
-// edit is Edit, parsing YAML in batches of about batch bytes.
-func edit(data []byte, want Fields, opts EditOptions, batch int) ([]byte, Result, error) {
+// editBatched is edit, parsing YAML in batches of about batch bytes.
+func editBatched(data []byte, want Fields, opts editOptions, batch int) ([]byte, Result, error) {
 	w := want.array()
 	for i, v := range w {
 		if !utf8.ValidString(v) {
@@ -153,7 +161,7 @@ func edit(data []byte, want Fields, opts EditOptions, batch int) ([]byte, Result
 	}
 	var d settingsDoc
 	var err error
-	if opts.Format == FormatJSON {
+	if opts.fileFormat == formatJSON {
 		d, err = parseJSON(data)
 	} else {
 		d, err = newYAMLParser(batch).parse(data)

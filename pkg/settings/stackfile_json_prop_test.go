@@ -92,14 +92,14 @@ func TestEditJSONProperties(t *testing.T) {
 		in := genJSONFile(r)
 		want := randomWant(r)
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			opts := EditOptions{Format: FormatJSON, Force: true}
-			out, _, err := Edit([]byte(in), want, opts)
+			opts := editOptions{fileFormat: formatJSON, Force: true}
+			out, _, err := edit([]byte(in), want, opts)
 			if err != nil {
 				t.Fatalf("forced edit: %v\ninput:\n%s", err, in)
 			}
 			checkEditProperties(t, []byte(in), out, want, opts, stripJSONFields)
 			opts.Force = false
-			out2, res2, err := Edit([]byte(in), want, opts)
+			out2, res2, err := edit([]byte(in), want, opts)
 			if err != nil {
 				if !errors.Is(err, ErrConflict) || res2.Action != ActionConflict || !bytes.Equal(out2, []byte(in)) {
 					t.Fatalf("(d) unforced edit: %v, %+v", err, res2)

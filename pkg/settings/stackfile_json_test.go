@@ -3,7 +3,7 @@ package settings
 import "testing"
 
 func TestEditJSON(t *testing.T) {
-	runEditCases(t, FormatJSON, []editCase{
+	runEditCases(t, formatJSON, []editCase{
 		{
 			name: "new file", in: "", want: cloud,
 			out:    "{\n    \"secretsprovider\": \"" + testURL + "\",\n    \"encryptedkey\": \"" + testKey + "\"\n}\n",

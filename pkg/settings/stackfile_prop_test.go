@@ -52,9 +52,9 @@ func equivalent(got, want Fields) bool {
 }
 
 // checkEditProperties checks properties (a)-(c) of an edit that succeeded.
-func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts EditOptions, strip func([]byte) (string, error)) {
+func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts editOptions, strip func([]byte) (string, error)) {
 	t.Helper()
-	got, err := readFields(out, opts.Format)
+	got, err := readFields(out, opts.fileFormat)
 	if err != nil {
 		t.Fatalf("readFields(output): %v\noutput:\n%s", err, out)
 	}
@@ -63,7 +63,7 @@ func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts EditOpt
 	}
 	a, errA := strip(in)
 	b, errB := strip(out)
-	if errA == nil && errB == nil && a != b && opts.Format == FormatYAML {
+	if errA == nil && errB == nil && a != b && opts.fileFormat == formatYAML {
 		if eol := strings.TrimPrefix(b, a); (eol == "\n" || eol == "\r\n") && !bytes.HasSuffix(in, []byte("\n")) {
 			// Edit adds the missing final line break only when a block
 			// scalar would otherwise change value.
@@ -72,14 +72,14 @@ func checkEditProperties(t *testing.T, in, out []byte, want Fields, opts EditOpt
 			}
 		}
 	}
-	if opts.Format == FormatYAML && otherValues(t, in) != otherValues(t, out) {
+	if opts.fileFormat == formatYAML && otherValues(t, in) != otherValues(t, out) {
 		t.Fatalf("(b) other values changed\ninput:\n%q\noutput:\n%q", in, out)
 	}
 	if errA != nil || errB != nil || a != b {
 		t.Fatalf("(b) other lines changed (%v, %v)\ninput:\n%q\noutput:\n%q\nstripped input:\n%q\nstripped output:\n%q", errA, errB, in, out, a, b)
 	}
 	for _, force := range []bool{false, true} {
-		again, res, err := Edit(out, want, EditOptions{Format: opts.Format, Force: force})
+		again, res, err := edit(out, want, editOptions{fileFormat: opts.fileFormat, Force: force})
 		if err != nil || res.Action != ActionUnchanged || !bytes.Equal(again, out) {
 			t.Fatalf("(c) second edit (force %v): %v, %v\noutput:\n%s\nagain:\n%s", force, res.Action, err, out, again)
 		}
@@ -105,10 +105,10 @@ func otherValues(t *testing.T, data []byte) string {
 
 // editCompared runs Edit, and edit in batches of one entry, and fails t
 // unless the two give the same answer, which it returns.
-func editCompared(t testing.TB, data []byte, want Fields, opts EditOptions) ([]byte, Result, error) {
+func editCompared(t testing.TB, data []byte, want Fields, opts editOptions) ([]byte, Result, error) {
 	t.Helper()
-	out, res, err := Edit(data, want, opts)
-	out1, res1, err1 := edit(data, want, opts, 1)
+	out, res, err := edit(data, want, opts)
+	out1, res1, err1 := editBatched(data, want, opts, 1)
 	if !bytes.Equal(out1, out) || fmt.Sprint(err1) != fmt.Sprint(err) || !reflect.DeepEqual(res1, res) {
 		t.Fatalf("in batches of one entry: %q, %+v, %v; in one: %q, %+v, %v", out1, res1, err1, out, res, err)
 	}
@@ -130,9 +130,9 @@ func FuzzEdit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, sp, ek, salt string, force, asJSON bool) {
 		want := Fields{SecretsProvider: sp, EncryptedKey: ek, EncryptionSalt: salt}
-		opts := EditOptions{Force: force}
+		opts := editOptions{Force: force}
 		if asJSON {
-			opts.Format = FormatJSON
+			opts.fileFormat = formatJSON
 		}
 		in := bytes.Clone(data)
 		out, res, err := editCompared(t, data, want, opts)
@@ -148,7 +148,7 @@ func FuzzEdit(f *testing.F) {
 		if res.Action == ActionUnchanged && !bytes.Equal(out, data) {
 			t.Fatal("unchanged but output differs")
 		}
-		got, err := readFields(out, opts.Format)
+		got, err := readFields(out, opts.fileFormat)
 		if err != nil && len(out) > 0 {
 			// Pulumi reads differently from Edit only for files Edit
 			// would refuse; the fields Edit wrote must still read back.
@@ -157,7 +157,7 @@ func FuzzEdit(f *testing.F) {
 		if err == nil && !equivalent(got, want) {
 			t.Fatalf("output fields %+v, want %+v\ninput: %q\noutput: %q", got, want, data, out)
 		}
-		again, res2, err := Edit(out, want, opts)
+		again, res2, err := edit(out, want, opts)
 		if err != nil || res2.Action != ActionUnchanged || !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent: %v %v\ninput: %q\noutput: %q\nagain: %q", res2.Action, err, data, out, again)
 		}

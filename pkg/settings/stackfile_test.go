@@ -21,12 +21,12 @@ var (
 )
 
 func TestFormatFor(t *testing.T) {
-	for path, want := range map[string]Format{
-		"Pulumi.dev.yaml": FormatYAML, "Pulumi.dev.yml": FormatYAML, "Pulumi.dev.json": FormatJSON,
-		"/a/Pulumi.x.JSON": FormatJSON, "Pulumi.dev": FormatYAML,
+	for path, want := range map[string]fileFormat{
+		"Pulumi.dev.yaml": formatYAML, "Pulumi.dev.yml": formatYAML, "Pulumi.dev.json": formatJSON,
+		"/a/Pulumi.x.JSON": formatJSON, "Pulumi.dev": formatYAML,
 	} {
-		if got := FormatFor(path); got != want {
-			t.Errorf("FormatFor(%q) = %v, want %v", path, got, want)
+		if got := formatFor(path); got != want {
+			t.Errorf("formatFor(%q) = %v, want %v", path, got, want)
 		}
 	}
 }
@@ -45,12 +45,12 @@ type editCase struct {
 	err     string // substring of the expected error; "conflict" also means ErrConflict
 }
 
-func runEditCases(t *testing.T, format Format, tests []editCase) {
+func runEditCases(t *testing.T, format fileFormat, tests []editCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Parsing in the smallest batches gives the same answer.
-			got, res, err := editCompared(t, []byte(tt.in), tt.want, EditOptions{Format: format, Force: tt.force})
+			got, res, err := editCompared(t, []byte(tt.in), tt.want, editOptions{fileFormat: format, Force: tt.force})
 			wantOut := tt.out
 			if wantOut == "=" {
 				wantOut = tt.in
@@ -106,24 +106,24 @@ func TestReadFields(t *testing.T) {
 	tests := []struct {
 		name   string
 		in     string
-		format Format
+		format fileFormat
 		want   Fields
 		secure int
 		err    bool
 	}{
-		{"empty", "", FormatYAML, Fields{}, 0, false},
+		{"empty", "", formatYAML, Fields{}, 0, false},
 		{"yaml", "secretsprovider: a\nencryptedkey: 'b'\nencryptionsalt: \"c\"\nconfig:\n  x:\n    secure: s\n  y: [{secure: t}, {secure: u, other: v}]\n",
-			FormatYAML, Fields{"a", "b", "c"}, 2, false},
-		{"flow yaml", "{encryptionsalt: c, config: {x: {secure: s}}}", FormatYAML, Fields{EncryptionSalt: "c"}, 1, false},
-		{"null reads empty", "encryptedkey: null\n", FormatYAML, Fields{}, 0, false},
-		{"config key named secure is not a secure value", "config:\n  secure: x\n", FormatYAML, Fields{}, 0, false},
-		{"map value", "encryptedkey: {a: b}\n", FormatYAML, Fields{}, 0, true},
-		{"json", `{"secretsprovider": "a", "config": {"x": {"secure": "s"}, "y": [{"secure": "t"}]}}`, FormatJSON, Fields{SecretsProvider: "a"}, 2, false},
-		{"json number", `{"encryptedkey": 1}`, FormatJSON, Fields{}, 0, true},
-		{"json config that looks secure is not", `{"config": {"secure": "s"}}`, FormatJSON, Fields{}, 0, false},
-		{"json secure: last duplicate counts", `{"config": {"a": {"secure": 1, "secure": "s"}, "b": {"secure": "s", "secure": 1}, "c": {"secure": "s", "x": "y"}}}`, FormatJSON, Fields{}, 1, false},
-		{"json config not an object", `{"config": [{"secure": "s"}]}`, FormatJSON, Fields{}, 0, false},
-		{"bad yaml", "a: [", FormatYAML, Fields{}, 0, true},
+			formatYAML, Fields{"a", "b", "c"}, 2, false},
+		{"flow yaml", "{encryptionsalt: c, config: {x: {secure: s}}}", formatYAML, Fields{EncryptionSalt: "c"}, 1, false},
+		{"null reads empty", "encryptedkey: null\n", formatYAML, Fields{}, 0, false},
+		{"config key named secure is not a secure value", "config:\n  secure: x\n", formatYAML, Fields{}, 0, false},
+		{"map value", "encryptedkey: {a: b}\n", formatYAML, Fields{}, 0, true},
+		{"json", `{"secretsprovider": "a", "config": {"x": {"secure": "s"}, "y": [{"secure": "t"}]}}`, formatJSON, Fields{SecretsProvider: "a"}, 2, false},
+		{"json number", `{"encryptedkey": 1}`, formatJSON, Fields{}, 0, true},
+		{"json config that looks secure is not", `{"config": {"secure": "s"}}`, formatJSON, Fields{}, 0, false},
+		{"json secure: last duplicate counts", `{"config": {"a": {"secure": 1, "secure": "s"}, "b": {"secure": "s", "secure": 1}, "c": {"secure": "s", "x": "y"}}}`, formatJSON, Fields{}, 1, false},
+		{"json config not an object", `{"config": [{"secure": "s"}]}`, formatJSON, Fields{}, 0, false},
+		{"bad yaml", "a: [", formatYAML, Fields{}, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,8 +156,8 @@ func TestActionString(t *testing.T) {
 
 // readFields returns the secrets provider fields of a settings file, read
 // the way Pulumi reads them (a null value reads as empty).
-func readFields(data []byte, format Format) (Fields, error) {
-	if format == FormatJSON {
+func readFields(data []byte, format fileFormat) (Fields, error) {
+	if format == formatJSON {
 		return readFieldsJSON(data)
 	}
 	return readFieldsYAML(data)
@@ -165,8 +165,8 @@ func readFields(data []byte, format Format) (Fields, error) {
 
 // secureCount counts the secure values ({secure: …}) under the config key
 // of a settings file, nested objects and arrays included.
-func secureCount(data []byte, format Format) (int, error) {
-	if format == FormatJSON {
+func secureCount(data []byte, format fileFormat) (int, error) {
+	if format == formatJSON {
 		return secureValuesJSON(data)
 	}
 	return secureValuesYAML(data)

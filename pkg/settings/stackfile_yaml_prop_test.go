@@ -216,7 +216,7 @@ func TestEditYAMLProperties(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			// With Force: (a), (b), (c); and (e), in editCompared, parsing
 			// in batches of one entry changes nothing.
-			opts := EditOptions{Format: FormatYAML, Force: true}
+			opts := editOptions{fileFormat: formatYAML, Force: true}
 			out, res, err := editCompared(t, []byte(in), want, opts)
 			if err != nil {
 				t.Fatalf("forced edit: %v\ninput:\n%s", err, in)

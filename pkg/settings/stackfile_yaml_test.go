@@ -8,7 +8,7 @@ import (
 func TestEditYAML(t *testing.T) {
 	cloudLines := "secretsprovider: " + testURL + "\nencryptedkey: " + testKey + "\n"
 	saltLine := "encryptionsalt: " + testSalt + "\n"
-	runEditCases(t, FormatYAML, []editCase{
+	runEditCases(t, formatYAML, []editCase{
 		{
 			name: "seed: regenerated file gets cloud fields before config",
 			in:   "config:\n  test:value: hello\n", want: cloud,

@@ -33,7 +33,7 @@ func TestEditYAMLParsesInBatches(t *testing.T) {
 	if err != nil || !d.whole {
 		t.Fatalf("alias across batches: whole=%v, %v; want a parse as one tree", d != nil && d.whole, err)
 	}
-	out, res, err := edit([]byte(aliased), passphrase, EditOptions{}, 1<<10)
+	out, res, err := editBatched([]byte(aliased), passphrase, editOptions{}, 1<<10)
 	if err != nil || res.Action != ActionUpdated || string(out) != "encryptionsalt: "+testSalt+"\n"+aliased {
 		t.Fatalf("edit with an alias across batches: %v, %v", res.Action, err)
 	}
@@ -52,7 +52,7 @@ func BenchmarkEditYAMLLarge(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Edit(data, passphrase, EditOptions{}); err != nil {
+		if _, _, err := edit(data, passphrase, editOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
