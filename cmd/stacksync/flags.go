@@ -191,3 +191,31 @@ func (s *stackFlags) start(ctx context.Context, e *env, pos []string) (*stackRun
 	}
 	return &stackRun{ctx: ctx, cancel: cancel, w: w, refs: refs}, exitOK
 }
+
+// pipe runs the pipeline with opts over the run's stacks. each handles
+// one result as it comes (text goes out stack by stack, so an interrupt
+// leaves the lines of the stacks done on the screen) and returns its exit
+// code; done, after the last, writes what each kept (JSON: one array of the
+// stacks done, valid JSON after a stop too). The exit code is the worst of
+// the results', the stop's, or 1 when the backend failed before any stack,
+// which then prints nothing but the error.
+func (run *stackRun) pipe(e *env, opts restore.Options, each func(restore.Result) int, done func() int) int {
+	var codes []int
+	err := run.w.Run(run.ctx, run.refs, opts, func(r restore.Result) error {
+		codes = append(codes, each(r))
+		return nil
+	})
+	if err != nil && run.ctx.Err() == nil {
+		return fail(e, hint(err))
+	}
+	if c := done(); c != exitOK {
+		return c
+	}
+	if err != nil {
+		if c, ok := stopped(run.ctx, e, len(codes), len(run.refs)); ok {
+			return c
+		}
+		return fail(e, hint(err))
+	}
+	return worst(codes...)
+}

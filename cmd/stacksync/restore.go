@@ -88,43 +88,32 @@ func runRestore(ctx context.Context, e *env, o *restoreOptions, pos []string) in
 		return code
 	}
 	defer run.cancel()
-	ctx, w := run.ctx, run.w
 	opts := restore.Options{Force: o.force}
 	if o.check || o.dryRun {
 		opts.Mode = restore.Check
 	}
 	if o.verify {
-		opts.Verifier = newVerifier(e, w)
+		opts.Verifier = newVerifier(e, run.w)
 	}
-	var results []restoreResult // for JSON
-	codes := []int{}
-	err := w.Run(ctx, run.refs, opts, func(sr restore.Result) error {
+	results := []restoreResult{} // for JSON
+	return run.pipe(e, opts, func(sr restore.Result) int {
 		r := newRestoreResult(sr, o.missingOK)
-		codes = append(codes, o.code(r))
 		if o.dryRun && (r.Action == "created" || r.Action == "updated") {
-			r.Diff = unifiedDiff(relPath(w.Dir, r.File), sr.Before, sr.After)
+			r.Diff = unifiedDiff(relPath(run.w.Dir, r.File), sr.Before, sr.After)
 		}
-		// Text goes out stack by stack, so an interrupt leaves the lines
-		// of the stacks done on the screen.
-		if o.output != "json" {
-			printRestore(e, w.Dir, r, o.check, o.dryRun)
+		if o.output == "json" {
+			results = append(results, r)
+		} else {
+			printRestore(e, run.w.Dir, r, o.check, o.dryRun)
 			printWarnings(e, r, false)
 			if r.Verify != nil {
 				printVerify(e, *r.Verify, "verify: ")
 			}
-			return nil
 		}
-		results = append(results, r)
-		return nil
-	})
-	if err != nil && ctx.Err() == nil {
-		// The backend failed before any stack: no output but the error.
-		return fail(e, hint(err))
-	}
-	// JSON is one array of the stacks done, valid JSON after a stop too.
-	if o.output == "json" {
-		if results == nil {
-			results = []restoreResult{}
+		return o.code(r)
+	}, func() int {
+		if o.output != "json" {
+			return exitOK
 		}
 		if c := encodeJSON(e, results); c != exitOK {
 			return c
@@ -132,14 +121,8 @@ func runRestore(ctx context.Context, e *env, o *restoreOptions, pos []string) in
 		for _, r := range results {
 			printWarnings(e, r, true)
 		}
-	}
-	if err != nil {
-		if c, ok := stopped(ctx, e, len(codes), len(run.refs)); ok {
-			return c
-		}
-		return fail(e, hint(err))
-	}
-	return worst(codes...)
+		return exitOK
+	})
 }
 
 // code is the exit code of one stack's result: 1 for an error, 5 for a

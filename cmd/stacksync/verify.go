@@ -67,37 +67,25 @@ func runVerify(ctx context.Context, e *env, o *stackFlags, pos []string) int {
 		return code
 	}
 	defer run.cancel()
-	ctx, w := run.ctx, run.w
-	results := []verifyResult{}
-	codes := []int{}
-	err := w.Run(ctx, run.refs, restore.Options{Mode: restore.Verify, Verifier: newVerifier(e, w)}, func(sr restore.Result) error {
+	results := []verifyResult{} // for JSON
+	opts := restore.Options{Mode: restore.Verify, Verifier: newVerifier(e, run.w)}
+	return run.pipe(e, opts, func(sr restore.Result) int {
 		r := newVerifyResult(sr)
 		if sr.Verify != nil {
 			r = r.with(sr.Resolved.Provider, *sr.Verify, sr.Status)
 		}
-		codes = append(codes, r.code())
 		if o.output == "json" {
 			results = append(results, r)
-			return nil
+		} else {
+			printVerify(e, r, "")
 		}
-		printVerify(e, r, "")
-		return nil
+		return r.code()
+	}, func() int {
+		if o.output != "json" {
+			return exitOK
+		}
+		return encodeJSON(e, results)
 	})
-	if err != nil && ctx.Err() == nil {
-		return fail(e, hint(err))
-	}
-	if o.output == "json" {
-		if c := encodeJSON(e, results); c != exitOK {
-			return c
-		}
-	}
-	if err != nil {
-		if c, ok := stopped(ctx, e, len(codes), len(run.refs)); ok {
-			return c
-		}
-		return fail(e, hint(err))
-	}
-	return worst(codes...)
 }
 
 // newVerifier returns the verifier of a command run in w: passphrase
