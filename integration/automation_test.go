@@ -34,8 +34,8 @@ outputs:
 // automationStack is the stack the Automation API program deploys.
 const automationStack = "dev.my-service.us-east-1"
 
-// TestAutomationAPIRestoreBeforePreview runs the Automation API program of
-// issue 9 against versitygw and local-kms with the real pulumi: without the
+// TestAutomationAPIRestoreBeforePreview runs an Automation API program
+// against versitygw and local-kms with the real pulumi: without the
 // library its preview fails with the passphrase error; with
 // restore.Stacks called before UpsertStackLocalSource the preview
 // succeeds and the secret decrypts, with PULUMI_CONFIG_PASSPHRASE(_FILE)

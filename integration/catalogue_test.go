@@ -36,7 +36,7 @@ import (
 // catMiB is a mebibyte, for the memory bounds.
 const catMiB = 1 << 20
 
-// catBoundedRSS is the bound on one process's peak RSS for the
+// catBoundedRSS is the bound on one process's peak RSS for the
 // bomb and big-token inputs, whatever -j is.
 const catBoundedRSS = 64 * catMiB
 

@@ -249,7 +249,7 @@ type target struct {
 	met              bool
 }
 
-// targets are the bars this run can check.
+// targets are the bars this run can check.
 func (rep *compareReport) targets() []target {
 	var out []target
 	delays := []time.Duration{0, rep.Delay}

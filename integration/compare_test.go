@@ -30,7 +30,7 @@ var (
 	compareDoc       = flag.String("compare.doc", "", "Markdown file whose side-by-side section to regenerate, e.g. ../docs/performance.md (empty: print only)")
 )
 
-// TestCompare is the side-by-side benchmark of issue 8: whole processes of
+// TestCompare is the side-by-side benchmark: whole processes of
 // stacksync against the tools a user has today, on one versitygw, straight
 // and through a LatencyProxy, with the results printed and (with
 // -compare.doc) written into docs/performance.md. Every run's output is
@@ -380,8 +380,8 @@ func uploadAuditBucket(t *testing.T, s *harness.S3, bucket string, n int) {
 	t.Logf("uploaded %d objects to %s in %v", len(objs), bucket, time.Since(start))
 }
 
-// workaroundScript is the fix of /work/shared/context/
-// investigation-kms-s3-backend.md ("The Solution" > "Implementation"), as
+// workaroundScript is the fix of the user's investigation of the failure
+// ("The Solution" > "Implementation"), as
 // written there, after `pulumi stack select`. The changes: `uv run pulumi`
 // is `pulumi` (no uv project here), `-C devops` is the project dir of the
 // benchmark, the shell options are those of a GitHub Actions bash step,

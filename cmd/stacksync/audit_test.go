@@ -182,7 +182,7 @@ func TestAuditCSV(t *testing.T) {
 	if !slices.Equal(rows[0], wantHeader) {
 		t.Fatalf("header %q, want %q", rows[0], wantHeader)
 	}
-	// The issue's fields come first, in its order, before any extra column
+	// The audit's documented fields come first, in their order, before any extra column
 	// but "error", which stays last.
 	var issueOrder []string
 	for _, h := range rows[0] {

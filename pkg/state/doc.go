@@ -2,12 +2,13 @@
 // a local file:// directory, without the pulumi binary and without ever
 // writing to the backend.
 //
-// The read path is: a backend URL (ParseBackendURL, ResolveBackendURL) opens
-// a store.Store (package s3store for s3://, dirstore for file://; the
-// store package holds the interface and its contract, storetest the
-// memory store and the contract suite); detectLayout decides between
-// project and legacy mode; ListStacks and Find turn the layout's object
-// keys into stacks; and ReadHead decodes just the head of a checkpoint,
-// compressed or not, into the SecretsProvider its latest deployment
-// records.
+// The read path is: a backend URL (ResolveBackendURL, ParseBackendURL)
+// opens a store.Store (package s3store for s3://, dirstore for file://;
+// package store holds the interface and its contract, storetest the test
+// stores and the contract suite every store passes); the backend's layout
+// (meta.yaml) decides between project and legacy mode; Provider, or
+// ListStacks and Resolve for many stacks, turn a stack into its checkpoint
+// object and read it whole, compressed or not, in constant memory, into
+// the SecretsProvider its latest deployment records, falling back to its
+// backups and history. Audit does the same for every stack of a backend.
 package state
