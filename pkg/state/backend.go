@@ -165,25 +165,6 @@ func (b *Backend) ListStacks(ctx context.Context, projects ...string) (Listing, 
 	return l, nil
 }
 
-// projectStacks returns the stacks of project that the backend holds, as
-// pulumi stack ls would list them. A legacy stack file in a project-layout
-// backend names no project, so it is no project's; in a legacy-layout
-// backend every stack file is the project's.
-func (b *Backend) projectStacks(ctx context.Context, project string) ([]StackRef, error) {
-	l, err := b.ListStacks(ctx, project)
-	if err != nil {
-		return nil, err
-	}
-	var refs []StackRef
-	for _, s := range l.Stacks {
-		if s.Legacy && !l.Legacy {
-			continue
-		}
-		refs = append(refs, StackRef{Project: project, Name: s.Ref.Name})
-	}
-	return refs, nil
-}
-
 // Find returns the checkpoint object Pulumi would read for ref: the newest
 // of <stack>.json, .json.gz and .json.zst (on a tie zst, then gz, then
 // plain). A stack with none of them (a .bak alone, say) is an error wrapping

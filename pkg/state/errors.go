@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/stacksync/stacksync/pkg/state/store"
@@ -49,20 +50,49 @@ type wrapErr struct {
 func (e *wrapErr) Error() string { return e.msg }
 func (e *wrapErr) Unwrap() error { return e.inner }
 
-// StackNotFoundError is a stack the backend does not hold, with the stacks
-// of its project that it does hold. It wraps ErrStackNotFound.
+// StackNotFoundError is a stack the backend does not hold, with stacks of
+// its project that it does hold. It wraps ErrStackNotFound.
 type StackNotFoundError struct {
 	Ref     StackRef
-	Backend string   // the backend's URL
-	Others  []string // the project's stacks in the backend
-	Err     error
+	Backend string // the backend's URL
+	// Others are stacks of the project in the backend, in listing order;
+	// More is how many more it holds, or -1 when they were not counted.
+	Others []string
+	More   int
+	Err    error
 }
+
+// namedOthers is how many of a project's stacks a not-found message names.
+const namedOthers = 5
 
 func (e *StackNotFoundError) Error() string {
 	if len(e.Others) == 0 {
 		return fmt.Sprintf("stack %s not found: backend %s holds no stacks of project %s", e.Ref, e.Backend, e.Ref.Project)
 	}
-	return fmt.Sprintf("stack %s not found in backend %s; project %s has: %s", e.Ref, e.Backend, e.Ref.Project, strings.Join(e.Others, ", "))
+	named, more := e.Others, e.More
+	if len(named) > namedOthers {
+		named, more = named[:namedOthers], len(named)-namedOthers+max(more, 0)
+		if e.More < 0 {
+			more = -1
+		}
+	}
+	tail := ""
+	switch {
+	case more < 0:
+		tail = " and more"
+	case more > 0:
+		tail = fmt.Sprintf(" and %s more", thousands(more))
+	}
+	return fmt.Sprintf("stack %s not found in backend %s; project %s has: %s%s", e.Ref, e.Backend, e.Ref.Project, strings.Join(named, ", "), tail)
+}
+
+// thousands formats n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func (e *StackNotFoundError) Unwrap() error { return e.Err }

@@ -194,19 +194,36 @@ func (b *Backend) knownLayout() keyLayout {
 }
 
 // StackNotFound turns err, a missing stack's error, into a
-// *StackNotFoundError that lists the stacks of ref's project the backend
-// holds. If they cannot be listed, it returns err.
+// *StackNotFoundError that names a handful of the stacks of ref's project
+// the backend holds, from one short listing that stops there. If they
+// cannot be listed, it returns err.
 func (b *Backend) StackNotFound(ctx context.Context, ref StackRef, err error) error {
 	nf := &StackNotFoundError{Ref: ref, Err: err}
 	if b.URL != nil {
 		nf.Backend = b.URL.Raw
 	}
-	refs, lerr := b.projectStacks(ctx, ref.Project)
+	layout, lerr := b.detectedLayout(ctx)
 	if lerr != nil {
 		return err
 	}
-	for _, r := range refs {
-		nf.Others = append(nf.Others, r.Name)
+	prefix := layout.stacksPrefix(ref.Project)
+	if layout.Legacy {
+		prefix = stacksDir
+	}
+	lerr = b.Store.List(ctx, prefix, false, func(o store.Object) error {
+		s, ext, ok := parseStackKey(o.Key)
+		switch {
+		case !ok || !isCheckpointExt(ext) || (len(nf.Others) > 0 && nf.Others[len(nf.Others)-1] == s.Name):
+		case len(nf.Others) == namedOthers:
+			nf.More = -1 // there are more: stop listing
+			return errDone
+		default:
+			nf.Others = append(nf.Others, s.Name)
+		}
+		return nil
+	})
+	if lerr != nil && lerr != errDone {
+		return err
 	}
 	return nf
 }
