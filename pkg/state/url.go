@@ -18,7 +18,8 @@ import (
 
 // BackendURL is a parsed DIY backend URL: s3:// or file://.
 type BackendURL struct {
-	// Raw is the URL as given.
+	// Raw is the URL as given, with any credential in it masked (Redact):
+	// fit to print.
 	Raw string
 	// Scheme is "s3" or "file".
 	Scheme string
@@ -58,9 +59,26 @@ var fileParams = map[string]bool{
 
 // ParseBackendURL parses a DIY backend URL. A relative file:// path
 // (file://./state) is resolved against baseDir, and file://~ against home.
+// The result's Raw, and every error, show the URL with its credentials
+// masked (Redact).
 func ParseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
+	u, err := parseBackendURL(raw, baseDir, home)
+	if u != nil {
+		u.Raw = Redact(raw)
+	}
+	return u, err
+}
+
+func parseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w %q: %s", ErrInvalidURL, raw, fmt.Sprintf(format, args...))
+		for i, a := range args {
+			// url.Parse's errors quote the whole URL: keep only the cause.
+			var ue *url.Error
+			if err, ok := a.(error); ok && errors.As(err, &ue) {
+				args[i] = ue.Err
+			}
+		}
+		return fmt.Errorf("%w %q: %s", ErrInvalidURL, Redact(raw), fmt.Sprintf(format, args...))
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -97,7 +115,7 @@ func parseS3URL(raw string, bad func(string, ...any) error) (*BackendURL, error)
 	}
 	b := &BackendURL{Raw: raw, Scheme: "s3"}
 	o := &b.S3
-	o.URL = raw
+	o.URL = Redact(raw)
 	o.Bucket = u.Host
 	// The mux's prefix= parameter followed by the URL path, as gocloud
 	// and Pulumi compute it.
