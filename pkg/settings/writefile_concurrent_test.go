@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Row 5 of issue 7: another writer appends to the file between the read and
+// Another writer appends to the file between the read and
 // the rename. The edit is redone on the new bytes, so the appended line
 // survives; a file that keeps changing is left to the other writer.
 func TestUpdateConcurrentChange(t *testing.T) {

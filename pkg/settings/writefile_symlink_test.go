@@ -56,7 +56,7 @@ func TestWriteFileSymlink(t *testing.T) {
 	}
 }
 
-// Row 4 of issue 7: a settings file that is a dangling symlink into a
+// A settings file that is a dangling symlink into a
 // directory that does not exist is refused, and no directory is made.
 func TestUpdateDanglingSymlinkNoDir(t *testing.T) {
 	dir := t.TempDir()
