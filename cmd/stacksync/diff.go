@@ -1,6 +1,7 @@
 package main
 
 import (
+	stdjson "encoding/json"
 	"fmt"
 	"strings"
 
@@ -108,17 +109,50 @@ func splitLines(s string) []string {
 }
 
 // shown returns line if it is an entry of one of the three secrets provider
-// keys, with control characters escaped, else a placeholder.
+// keys and nothing else, with control characters escaped, else a
+// placeholder: a JSON line that holds such a key and more (a one-line file
+// whose salt sits beside config, say) is not shown.
 func shown(line string) string {
-	t := strings.TrimLeft(line, " \t\ufeff")
-	t = strings.TrimPrefix(t, "\"")
-	for _, k := range []string{settings.KeySecretsProvider, settings.KeyEncryptedKey, settings.KeyEncryptionSalt} {
-		if rest, ok := strings.CutPrefix(t, k); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "\":")) {
-			// The line's own text, then the newline (and the marker
-			// splitLines adds) as they are.
-			text, end, _ := strings.Cut(line, "\n")
-			return safe(text) + "\n" + end
-		}
+	text, end, _ := strings.Cut(line, "\n")
+	if providerEntry(text) {
+		// The line's own text, then the newline (and the marker
+		// splitLines adds) as they are.
+		return safe(text) + "\n" + end
 	}
 	return "(a line holding other settings, not shown)\n"
+}
+
+// providerEntry reports whether text, one line of a settings file, is one
+// secrets provider key and its value alone: "key: value" in YAML, or
+// "key": "value" in JSON with at most the object's braces and a comma
+// around it.
+func providerEntry(text string) bool {
+	t := strings.TrimLeft(text, " \t\ufeff")
+	json := strings.HasPrefix(t, "{") || strings.HasPrefix(t, "\"")
+	if json {
+		t = strings.TrimLeft(strings.TrimPrefix(t, "{"), " \t")
+	}
+	for _, k := range []string{settings.KeySecretsProvider, settings.KeyEncryptedKey, settings.KeyEncryptionSalt} {
+		if !json {
+			if rest, ok := strings.CutPrefix(t, k); ok && strings.HasPrefix(rest, ":") {
+				return true // a top-level YAML line holds one key
+			}
+			continue
+		}
+		rest, ok := strings.CutPrefix(t, `"`+k+`"`)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimLeft(rest, " \t")
+		if rest, ok = strings.CutPrefix(rest, ":"); !ok {
+			return false
+		}
+		dec := stdjson.NewDecoder(strings.NewReader(rest))
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
+		return strings.Trim(rest[dec.InputOffset():], " \t,}\r") == ""
+	}
+	return false
 }

@@ -72,3 +72,50 @@ func TestDryRunHidesConfig(t *testing.T) {
 		t.Errorf("the dry run wrote the file: %s", got)
 	}
 }
+
+// TestProviderEntry: only a line that is one provider key and its value is
+// shown; a line that also holds config never is, whatever the format.
+func TestProviderEntry(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		want bool
+	}{
+		{"encryptionsalt: v1:abc", true},
+		{"  secretsprovider: awskms://alias/x?region=us-west-2", true},
+		{`  "encryptionsalt": "v1:abc",`, true},
+		{`{"encryptionsalt": "v1:abc"}`, true},
+		{`{"secretsprovider":"awskms://k","encryptedkey":"AQID"}`, false},
+		{`{"encryptionsalt": "v1:abc", "config": {"demo:pw": "plain"}}`, false},
+		{`"encryptionsalt": "v1:abc", "config": {"demo:pw": "plain"}`, false},
+		{`"encryptionsalt": "v1:\"abc", "x": 1`, false},
+		{`"encryptionsalt": 5`, false},
+		{"config:", false},
+		{"  demo:pw: plain", false},
+		{`"encryptionsaltx": "v1"`, false},
+	} {
+		if got := providerEntry(tt.line); got != tt.want {
+			t.Errorf("providerEntry(%q) = %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}
+
+// A JSON settings file whose salt line also holds config: --dry-run
+// shows the change as placeholders, never the config beside the salt.
+func TestDryRunHidesConfigBesideSalt(t *testing.T) {
+	f := newFixture(t, map[string]string{".pulumi/stacks/demo/dev.json": passphraseCheckpoint("dev")})
+	if err := os.Remove(filepath.Join(f.project, "Pulumi.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(f.project, "Pulumi.json"), `{"name": "demo", "runtime": "yaml"}`)
+	write(t, filepath.Join(f.project, "Pulumi.dev.json"), "{\n  \"encryptionsalt\": \"v1:old=\", \"config\": {\"demo:dbhost\": \"db.internal.example\"}\n}\n")
+	code, out, errs := f.run(t, "restore", "dev", "--dry-run", "--force")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if strings.Contains(out, "db.internal.example") {
+		t.Errorf("the dry run printed a config value:\n%s", out)
+	}
+	if !strings.Contains(out, "-(a line holding other settings, not shown)") {
+		t.Errorf("the changed line is not a placeholder:\n%s", out)
+	}
+}

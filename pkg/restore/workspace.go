@@ -93,7 +93,7 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 	}
 	u, err := state.ParseBackendURL(raw, w.Dir, home)
 	if err != nil {
-		return nil, fmt.Errorf("backend %s%s: %w", raw, from, err)
+		return nil, fmt.Errorf("backend %s%s: %w", state.Redact(raw), from, err)
 	}
 	// A relative file:// URL names a different directory per workspace.
 	key := raw
@@ -106,7 +106,7 @@ func openBackend(ctx context.Context, w *Workspace, cfg Config) (*state.Backend,
 	u.S3.CABundle = cfg.CABundle
 	b, err := state.Open(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("opening backend %s%s: %w", raw, from, err)
+		return nil, fmt.Errorf("opening backend %s%s: %w", u.Raw, from, err)
 	}
 	b.MaxCheckpointSize = cfg.MaxCheckpointSize
 	if cfg.Backends != nil {

@@ -74,7 +74,7 @@ func knownParam(name string) bool {
 	return false
 }
 
-// region returns the region an ARN key names, or "".
+// arnRegion returns the region an ARN key names, or "".
 func (k kmsURL) arnRegion() string {
 	// arn:partition:kms:region:account:key/id or …:alias/name
 	if parts := strings.SplitN(k.keyID, ":", 6); len(parts) == 6 && parts[0] == "arn" {
