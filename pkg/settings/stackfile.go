@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -122,8 +123,23 @@ type Result struct {
 // extension gives the syntax: .json is JSON, anything else YAML), changed so
 // that its secrets provider fields match want, plus what changed; force
 // replaces values that differ instead of refusing them.
+//
+// A .yaml or .yml file that holds a JSON object, which pulumi reads as the
+// YAML it also is, is edited as JSON and stays JSON.
 func Edit(name string, data []byte, want Fields, force bool) ([]byte, Result, error) {
-	return edit(data, want, editOptions{fileFormat: formatFor(name), Force: force})
+	f := formatFor(name)
+	if f == formatYAML && jsonObject(data) {
+		f = formatJSON
+	}
+	return edit(data, want, editOptions{fileFormat: f, Force: force})
+}
+
+// jsonObject reports whether data, after white space and a byte order
+// mark, opens a JSON object: a YAML flow mapping the YAML editor does not
+// take, which the JSON editor does.
+func jsonObject(data []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("\ufeff")), " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
 }
 
 // edit returns data, a settings file in the given format, changed so that its

@@ -171,3 +171,20 @@ func secureCount(data []byte, format fileFormat) (int, error) {
 	}
 	return secureValuesYAML(data)
 }
+
+// A .yaml settings file holding a JSON object, which pulumi reads, is
+// edited as JSON and stays JSON; a YAML file stays YAML.
+func TestEditYAMLFileHoldingJSON(t *testing.T) {
+	in := "{\n  \"config\": {\"demo:x\": \"y\"}\n}\n"
+	out, r, err := Edit("Pulumi.dev.yaml", []byte(in), Fields{EncryptionSalt: "v1:abc"}, false)
+	if err != nil || r.Action != ActionUpdated {
+		t.Fatalf("Edit = %q, %+v, %v; want updated", out, r, err)
+	}
+	got, err := readFields(out, formatJSON)
+	if err != nil || got.EncryptionSalt != "v1:abc" || !strings.Contains(string(out), `"demo:x": "y"`) {
+		t.Errorf("Edit wrote %q (%+v, %v); want JSON with the salt and the config kept", out, got, err)
+	}
+	if _, _, err := Edit("Pulumi.dev.yaml", []byte("config:\n  demo:x: y\n"), Fields{EncryptionSalt: "v1:abc"}, false); err != nil {
+		t.Errorf("Edit of a YAML file: %v", err)
+	}
+}
