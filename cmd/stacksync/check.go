@@ -165,7 +165,7 @@ func runCheck(ctx context.Context, e *env, o *checkOptions, dirs []string) int {
 			continue
 		}
 		var refs []state.StackRef
-		stacks, err := w.SettingsStacks()
+		stacks, err := w.Project.SettingsFiles()
 		if err == nil {
 			refs, err = w.Stacks(ctx, stacks, false)
 		}

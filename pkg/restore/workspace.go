@@ -151,19 +151,3 @@ func (w *Workspace) Stacks(ctx context.Context, names []string, all bool) ([]sta
 	}
 	return refs, nil
 }
-
-// SettingsStacks returns the stacks of the project that have a settings
-// file, sorted; a file whose stack part is no valid stack name is skipped.
-func (w *Workspace) SettingsStacks() ([]string, error) {
-	names, err := w.Project.SettingsFiles()
-	if err != nil {
-		return nil, err
-	}
-	kept := names[:0]
-	for _, n := range names {
-		if state.ValidateName("stack", n) == nil {
-			kept = append(kept, n)
-		}
-	}
-	return kept, nil
-}

@@ -238,14 +238,10 @@ func (p *Project) SettingsFiles() ([]string, error) {
 		if state.ValidateName("stack", stack) != nil {
 			continue
 		}
-		if e.Type()&fs.ModeSymlink != 0 {
-			fi, err := os.Stat(filepath.Join(dir, name))
-			if err != nil || !fi.Mode().IsRegular() {
-				continue
-			}
-		} else if !e.Type().IsRegular() {
-			continue
-		}
+		// A FIFO, device or directory of that name is listed too: it is
+		// the stack's settings file as pulumi would open it, and the
+		// caller's read refuses it with a message, where a skip would
+		// hide it.
 		stacks = append(stacks, stack)
 	}
 	sort.Strings(stacks)
