@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/stacksync/stacksync/internal/localfile"
 )
@@ -174,7 +176,7 @@ func (u updater) writeTemp(ctx context.Context, target string, data []byte, mode
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".stacksync-*")
+	tmp, err := createTemp(dir, base)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("directory %s is not writable: settings files are replaced atomically through a temporary file beside them; make the directory writable", filepath.Clean(dir))
@@ -220,9 +222,47 @@ func (u updater) writeTemp(ctx context.Context, target string, data []byte, mode
 		rename = os.Rename
 	}
 	if err = rename(tmp.Name(), target); err != nil {
+		if st, serr := os.Stat(dir); errors.Is(err, fs.ErrPermission) && serr == nil && st.Mode()&os.ModeSticky != 0 {
+			return fmt.Errorf("cannot replace %s: its directory %s is sticky (as /tmp is) and the file belongs to another user; run as the file's owner, or move the file out of that directory", target, filepath.Clean(dir))
+		}
 		return err
 	}
 	return syncDir(dir)
+}
+
+// tempSuffix follows ".<settings file name>" in the name of a temporary
+// file Update writes.
+const tempSuffix = ".stacksync-"
+
+// staleTemp is the age past which a temporary file of Update is taken for
+// one a killed run left: a write holds it for milliseconds, and a command
+// gives up after 10 minutes by default.
+const staleTemp = time.Hour
+
+// tempSlots is how many temporary file names one settings file has: as
+// many writers at once, and as many leftovers of killed runs, as matter.
+const tempSlots = 8
+
+// createTemp creates the temporary file for base in dir under one of a few
+// fixed names (.<base>.stacksync-0 …), so that a leftover of a run killed
+// between the write and the rename is found with a stat and removed once
+// it is stale, instead of staying forever; with every name busy it falls
+// back to a random one.
+func createTemp(dir, base string) (*os.File, error) {
+	for n := 0; n < tempSlots; n++ {
+		name := filepath.Join(dir, "."+base+tempSuffix+strconv.Itoa(n))
+		for try := 0; try < 2; try++ {
+			f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			if !errors.Is(err, fs.ErrExist) {
+				return f, err
+			}
+			fi, err := os.Lstat(name)
+			if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < staleTemp || os.Remove(name) != nil {
+				break // another writer's, or not ours to remove
+			}
+		}
+	}
+	return os.CreateTemp(dir, "."+base+tempSuffix+"*")
 }
 
 // unchanged returns errStale unless target is still the file old was read
