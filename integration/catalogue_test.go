@@ -848,7 +848,84 @@ func catRows(w *catWorld) []catRow {
 		},
 		args: catRestore("dev"), code: 1, want: "load Pulumi project: $DIR/Pulumi.yaml is a named pipe (FIFO), not a regular file",
 		within: 5 * time.Second, maxRSS: catBoundedRSS,
+	}, {
+		// Secrets in a backend URL never reach output: each message
+		// shows the URL masked.
+		name: "url-credentials-bad-parameter-ls", backend: "-",
+		args: []string{"ls", "--backend", "s3://AKID:SECRETKEY@state?password=hunter2&region=us-east-1"}, code: 1,
+		want: `invalid backend URL "s3://AKID:xxxxx@state?password=xxxxx&region=us-east-1"`, check: catNoSecret("SECRETKEY", "hunter2"),
+	}, {
+		name: "url-credentials-endpoint-ls", backend: "closed port",
+		args: []string{"ls", "--backend", "s3://AKID:SECRETKEY@state?endpoint=http://u:hunter2@$CLOSED&region=us-east-1&s3ForcePathStyle=true"}, code: 1,
+		want: "s3://AKID:xxxxx@state?endpoint=http://u:xxxxx@$CLOSED", check: catNoSecret("SECRETKEY", "hunter2"),
+		within: time.Minute,
+	}, {
+		// --dry-run never shows a config value, whatever the format: a
+		// JSON line that holds the salt and config is a placeholder.
+		name: "settings-json-salt-beside-config-dry-run", backend: "file://",
+		setup: func(t *testing.T, c *catCase) {
+			passphraseStack(nil)(t, c)
+			if err := os.Remove(c.path("$DIR/Pulumi.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(c.path("$DIR/Pulumi.staging.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			c.write(t, "$DIR/Pulumi.json", []byte(`{"name": "demo", "runtime": "yaml"}`))
+			c.write(t, "$DIR/Pulumi.staging.json", []byte("{\n  \"encryptionsalt\": \"v1:old=\", \"config\": {\"demo:dbhost\": \"db.internal.example\"}\n}\n"))
+		},
+		args: catRestore("staging", "--dry-run", "--force"), code: 0, want: "-(a line holding other settings, not shown)",
+		check: catNoSecret("db.internal.example"),
+	}, {
+		// A settings file that is a FIFO is a finding with its reason.
+		name: "settings-file-fifo-check", backend: "file://",
+		setup: func(t *testing.T, c *catCase) {
+			c.write(t, catKey("dev", ""), w.checkpoint("dev"))
+			p := c.path("$DIR/Pulumi.dev.yaml")
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			fifo(t, p)
+		},
+		args: []string{"check", "$DIR", "--backend", "file://$BDIR"}, code: 1, want: "Pulumi.dev.yaml: it is a named pipe (FIFO), not a regular file",
+		within: 5 * time.Second,
+	}, {
+		// A .yaml settings file holding a JSON object, which pulumi
+		// reads, is restored and stays JSON.
+		name: "settings-yaml-holding-json-restore", backend: "file://",
+		setup: func(t *testing.T, c *catCase) {
+			c.write(t, catKey("dev", ""), w.checkpoint("dev"))
+			c.write(t, "$DIR/Pulumi.dev.yaml", []byte("{\n  \"config\": {\"demo:greeting\": \"hello\"}\n}\n"))
+		},
+		args: catRestore("dev"), code: 0, want: "dev: updated Pulumi.dev.yaml",
+	}, {
+		// A stack missing from a large project: one short listing, and
+		// a message that names a handful of stacks, not all of them.
+		name: "missing-stack-of-3000-restore", backend: "file://",
+		setup: func(t *testing.T, c *catCase) {
+			cp := w.checkpoint("dev")
+			for i := range 3000 {
+				c.write(t, catKey(fmt.Sprintf("s%04d", i), ""), cp)
+			}
+		},
+		args: catRestore("prod"), code: 5, want: "project demo has: s0000, s0001, s0002, s0003, s0004 and more",
+		check: func(t *testing.T, c *catCase, r catResult) {
+			if len(r.stderr) > 1024 {
+				t.Errorf("stderr is %d bytes, want one short line", len(r.stderr))
+			}
+		},
 	}}
+}
+
+// catNoSecret fails a row whose output holds any of secrets.
+func catNoSecret(secrets ...string) func(*testing.T, *catCase, catResult) {
+	return func(t *testing.T, c *catCase, r catResult) {
+		for _, s := range secrets {
+			if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+				t.Errorf("output holds %q:\nstdout %s\nstderr %s", s, r.stdout, r.stderr)
+			}
+		}
+	}
 }
 
 // catStaging writes the config-only settings file of examples/project's

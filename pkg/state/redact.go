@@ -35,12 +35,12 @@ func Redact(raw string) string {
 			params[i] = name + "=" + redactedValue
 			continue
 		}
-		if v, err := url.QueryUnescape(value); err == nil && strings.Contains(v, "@") {
+		if strings.Contains(value, "@") {
+			params[i] = name + "=" + redactUserinfo(value)
+		} else if v, err := url.QueryUnescape(value); err == nil && strings.Contains(v, "@") {
 			if r := redactUserinfo(v); r != v {
 				params[i] = name + "=" + url.QueryEscape(r)
 			}
-		} else if strings.Contains(value, "@") {
-			params[i] = name + "=" + redactUserinfo(value)
 		}
 	}
 	return base + "?" + strings.Join(params, "&")

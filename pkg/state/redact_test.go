@@ -10,7 +10,7 @@ func TestRedact(t *testing.T) {
 		{"s3://bucket/prefix?region=us-west-2", "s3://bucket/prefix?region=us-west-2"},
 		{"s3://AKIAEXAMPLE:wJalrSECRET@bucket?region=us-east-1", "s3://AKIAEXAMPLE:xxxxx@bucket?region=us-east-1"},
 		{"s3://bareKEYSECRET@bucket", "s3://xxxxx@bucket"},
-		{"s3://bucket?endpoint=http://user:hunter2@127.0.0.1:9000&region=x", "s3://bucket?endpoint=http%3A%2F%2Fuser%3Axxxxx%40127.0.0.1%3A9000&region=x"},
+		{"s3://bucket?endpoint=http://user:hunter2@127.0.0.1:9000&region=x", "s3://bucket?endpoint=http://user:xxxxx@127.0.0.1:9000&region=x"},
 		{"s3://bucket?endpoint=http%3A%2F%2Fuser%3Ahunter2%40host", "s3://bucket?endpoint=http%3A%2F%2Fuser%3Axxxxx%40host"},
 		{"postgres://pulumi:s3cret@db.example.com:5432/state?sslmode=disable", "postgres://pulumi:xxxxx@db.example.com:5432/state?sslmode=disable"},
 		{"postgres://db/state?password=s3cret&table=t", "postgres://db/state?password=xxxxx&table=t"},
