@@ -77,6 +77,7 @@ bench: tools
 	$(GO) test -run '^$$' -bench Scaling -benchtime 3x -timeout 60m ./cmd/stacksync
 	cd integration && $(GO) test -run '^$$' -bench RestoreS3 -benchtime 20x .
 	cd integration && $(GO) test -run '^$$' -bench AuditS3 -benchtime 3x -timeout 60m .
+	cd integration && $(GO) test -run '^$$' -bench RestoreAllVsAudit -benchtime 3x .
 	$(MAKE) bench-compare
 
 ## bench-compare: whole processes side by side on one versitygw, at 0 ms
