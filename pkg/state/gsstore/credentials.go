@@ -141,7 +141,9 @@ func tokenSource(tctx context.Context, src *credSource, name string, getenv func
 			return nil, denied("no Google credentials for %s: set GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN or GOOGLE_APPLICATION_CREDENTIALS, run gcloud auth application-default login, or add ?anonymous=true to the backend URL for a public bucket", name)
 		}
 		if len(c.JSON) == 0 {
-			src.fix = "the metadata server's service account, or set GOOGLE_CREDENTIALS"
+			// Found no file: the metadata server (GCE_METADATA_HOST, or
+			// the VM's own) is the last resort.
+			src.fix = "the VM's service account, or set GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN or GOOGLE_APPLICATION_CREDENTIALS (no other Google credentials were found)"
 		}
 		return oauth2.ReuseTokenSource(nil, c.TokenSource), nil
 	}
@@ -152,13 +154,31 @@ func tokenSource(tctx context.Context, src *credSource, name string, getenv func
 // status and OAuth error code, never its body or the request's.
 func tokenError(err error, src credSource, name string) error {
 	var re *oauth2.RetrieveError
+	var ue *url.Error
 	why := ""
 	switch {
 	case errors.As(err, &re) && re.Response != nil:
 		why = fmt.Sprintf("the token endpoint answered %d", re.Response.StatusCode)
-		if re.ErrorCode != "" {
-			why += " " + re.ErrorCode
+		code := re.ErrorCode
+		if code == "" {
+			var body struct {
+				Error string `json:"error"`
+			}
+			if json.Unmarshal(re.Body, &body) == nil {
+				code = body.Error
+			}
 		}
+		if code != "" && len(code) <= 64 && !strings.ContainsAny(code, " \n") {
+			why += " " + code
+		}
+	case errors.As(err, &ue):
+		host := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Scheme + "://" + u.Host
+		}
+		why = fmt.Sprintf("%s: %s", host, redact(ue.Err, nil))
+	case strings.Contains(err.Error(), "private key"):
+		why = "its private_key is not a PEM RSA key"
 	default:
 		why = redact(err, nil)
 	}
