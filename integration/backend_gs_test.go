@@ -34,6 +34,9 @@ func TestBackendGS(t *testing.T) {
 
 // gsScenario runs the scenario on gs://bucket/prefix.
 func gsScenario(t *testing.T, bin string, g *harness.GCS, k *harness.KMS, bucket, prefix string) {
+	for _, provider := range []string{"awskms alias", "passphrase"} {
+		harness.RecordCell(t, harness.Cell{Pulumi: harness.PulumiVersion, Provider: provider, Compression: "none", Layout: "project", Backend: "gs"})
+	}
 	url := g.BackendURL(bucket, prefix)
 	keyPrefix := ""
 	if prefix != "" {
