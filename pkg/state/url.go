@@ -77,7 +77,7 @@ func ParseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 	case "gs":
 		return parseGSURL(raw, bad)
 	case "azblob", "postgres":
-		return nil, bad("%s:// backends are not supported yet; stacksync reads s3:// and file:// backends", scheme)
+		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs:// and file:// backends", scheme)
 	case "http", "https":
 		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
 	default:
