@@ -92,7 +92,10 @@ func (m errorMapper) status(resp *http.Response, op objectOp, attempts int) erro
 		detail = " (" + msg + ")"
 	}
 	switch {
-	case code == http.StatusNotFound && bool(op) && !strings.Contains(strings.ToLower(msg), "bucket"):
+	case code == http.StatusNotFound && bool(op) && !strings.Contains(msg, "bucket does not exist"):
+		// Cloud Storage says "No such object: <bucket>/<key>" of a
+		// missing object and "The specified bucket does not exist." of a
+		// missing bucket; an emulator may say neither.
 		return short(store.ErrNotFound, "%v", store.ErrNotFound)
 	case code == http.StatusNotFound:
 		return short(store.ErrNotFound, "%v: bucket %s does not exist; check the backend URL", store.ErrNotFound, m.bucket)

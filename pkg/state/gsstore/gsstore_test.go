@@ -142,11 +142,15 @@ func TestErrors(t *testing.T) {
 // TestMissingObject: a 404 for an object is not found, and says nothing of
 // the bucket.
 func TestMissingObject(t *testing.T) {
-	_, srv := newFakeGCS(t, "b", map[string][]byte{})
-	s := openAt(t, srv, Options{Bucket: "b"}, env(map[string]string{"GOOGLE_OAUTH_ACCESS_TOKEN": "t"}))
+	_, srv := newFakeGCS(t, "my-bucket", map[string][]byte{})
+	s := openAt(t, srv, Options{Bucket: "my-bucket"}, env(map[string]string{"GOOGLE_OAUTH_ACCESS_TOKEN": "t"}))
 	_, err := s.Stat(context.Background(), ".pulumi/x")
-	if !errors.Is(err, store.ErrNotFound) || strings.Contains(err.Error(), "bucket") {
+	if !errors.Is(err, store.ErrNotFound) || strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("Stat(missing) = %v", err)
+	}
+	_, err = s.ReadRange(context.Background(), ".pulumi/x", 0, -1)
+	if !errors.Is(err, store.ErrNotFound) || strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("ReadRange(missing) = %v", err)
 	}
 }
 

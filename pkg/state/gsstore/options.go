@@ -41,7 +41,7 @@ const DefaultUniverseDomain = "googleapis.com"
 //
 // With the defaults, an endpoint that accepts connections and never answers
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
-// backoffs (about 30.5 s), and a body that stops mid-transfer after
+// backoffs (30 s to 30.3 s), and a body that stops mid-transfer after
 // IdleBodyTimeout of silence.
 type Options struct {
 	// URL is the backend URL the options come from, which messages name;
