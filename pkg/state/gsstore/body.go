@@ -12,51 +12,98 @@ import (
 // for IdleBodyTimeout.
 var errIdle = errors.New("idle body")
 
-// body is a response body read under an idle deadline: each Read that
-// waits IdleBodyTimeout without data cancels the request. Its errors name
-// the object.
-type body struct {
-	ctx    context.Context // the caller's
-	reqCtx context.Context // the request's, cancelled with errIdle
-	cancel context.CancelCauseFunc
+// fetch is one GET's response body and the means to end its request.
+type fetch struct {
 	rc     io.ReadCloser
-	timer  *time.Timer
-	idle   time.Duration
-	loc    string
-	got    int64
-	err    error // sticky
+	reqCtx context.Context // cancelled with errIdle when the body stalls
+	cancel context.CancelCauseFunc
 }
 
-// newBody wraps rc, the body of a request made with reqCtx, a child of ctx
-// that cancel ends.
-func newBody(ctx, reqCtx context.Context, cancel context.CancelCauseFunc, rc io.ReadCloser, idle time.Duration, loc string) *body {
-	t := time.AfterFunc(idle, func() { cancel(errIdle) })
-	t.Stop()
-	return &body{ctx: ctx, reqCtx: reqCtx, cancel: cancel, rc: rc, timer: t, idle: idle, loc: loc}
+// body is a response body read under an idle deadline: each Read that
+// waits IdleBodyTimeout without data cancels the request. With resume set,
+// a transfer that breaks (connection reset, truncated body, idle) is
+// fetched again from the offset reached, up to MaxAttempts fetches in all.
+// Its errors name the object.
+type body struct {
+	ctx  context.Context // the caller's
+	cur  fetch
+	idle time.Duration
+	loc  string
+	got  int64
+	err  error // sticky
+
+	// resume, if set, GETs the rest of the object from byte got on.
+	resume      func(got int64) (fetch, error)
+	fetches     int
+	maxAttempts int
+}
+
+// newBody wraps f, the first fetch of loc under the caller's ctx.
+func newBody(ctx context.Context, f fetch, idle time.Duration, loc string) *body {
+	return &body{ctx: ctx, cur: f, idle: idle, loc: loc, fetches: 1}
 }
 
 // Read implements io.Reader.
 func (b *body) Read(p []byte) (int, error) {
-	if b.err != nil {
-		return 0, b.err
+	for {
+		if b.err != nil {
+			return 0, b.err
+		}
+		cancel := b.cur.cancel
+		t := time.AfterFunc(b.idle, func() { cancel(errIdle) })
+		n, err := b.cur.rc.Read(p)
+		t.Stop()
+		b.got += int64(n)
+		if err == nil || err == io.EOF {
+			return n, err
+		}
+		why := b.describe(err)
+		if b.ctx.Err() != nil {
+			b.err = fmt.Errorf("reading %s: %w", b.loc, b.ctx.Err())
+			return n, b.err
+		}
+		if b.resume == nil || b.fetches >= b.maxAttempts {
+			b.err = b.broken(why)
+			return n, b.err
+		}
+		b.drop()
+		next, rerr := b.resume(b.got)
+		b.fetches++
+		if rerr != nil {
+			b.err = fmt.Errorf("reading %s: resuming after %s: %w", b.loc, why, rerr)
+			return n, b.err
+		}
+		b.cur = next
+		if n > 0 {
+			return n, nil // the bytes are good; the next Read goes on
+		}
 	}
-	b.timer.Reset(b.idle)
-	n, err := b.rc.Read(p)
-	b.timer.Stop()
-	b.got += int64(n)
+}
+
+// describe says in a few words how a transfer broke.
+func (b *body) describe(err error) string {
 	switch {
-	case err == nil || err == io.EOF:
-		return n, err
-	case b.ctx.Err() != nil:
-		b.err = fmt.Errorf("reading %s: %w", b.loc, b.ctx.Err())
-	case errors.Is(context.Cause(b.reqCtx), errIdle):
-		b.err = fmt.Errorf("reading %s: the server sent no data for %s after %d bytes; check the endpoint and that the server is up", b.loc, b.idle, b.got)
+	case errors.Is(context.Cause(b.cur.reqCtx), errIdle):
+		return fmt.Sprintf("the server sent no data for %s after %d bytes", b.idle, b.got)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		b.err = fmt.Errorf("reading %s: the body ended early, after %d bytes; run the command again", b.loc, b.got)
-	default:
-		b.err = fmt.Errorf("reading %s: the transfer broke after %d bytes: %v", b.loc, b.got, err)
+		return fmt.Sprintf("the body ended early, after %d bytes", b.got)
 	}
-	return n, b.err
+	return fmt.Sprintf("the transfer broke after %d bytes: %v", b.got, err)
+}
+
+// broken is the error of a transfer that broke and is not resumed.
+func (b *body) broken(why string) error {
+	tries := ""
+	if b.fetches > 1 {
+		tries = fmt.Sprintf(" (%d attempts)", b.fetches)
+	}
+	return fmt.Errorf("reading %s: %s%s; check the network and the endpoint, and run the command again", b.loc, why, tries)
+}
+
+// drop closes the current fetch.
+func (b *body) drop() {
+	_ = b.cur.rc.Close()
+	b.cur.cancel(context.Canceled)
 }
 
 // Close implements io.Closer.
@@ -64,8 +111,7 @@ func (b *body) Close() error {
 	if b.err == nil {
 		b.err = fmt.Errorf("reading %s: read after close", b.loc)
 	}
-	b.timer.Stop()
-	err := b.rc.Close()
-	b.cancel(context.Canceled)
+	err := b.cur.rc.Close()
+	b.cur.cancel(context.Canceled)
 	return err
 }

@@ -125,7 +125,7 @@ func (s *gsStore) getJSON(ctx context.Context, u string, op objectOp, verb, loc 
 		cancel(nil)
 		return fmt.Errorf("%s %s: %w", verb, loc, err)
 	}
-	b := newBody(ctx, reqCtx, cancel, resp.Body, s.opts.IdleBodyTimeout, loc)
+	b := newBody(ctx, fetch{resp.Body, reqCtx, cancel}, s.opts.IdleBodyTimeout, loc)
 	defer b.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: %w", verb, loc, s.errs.status(resp, op, attempts))
@@ -199,7 +199,12 @@ func (s *gsStore) Stat(ctx context.Context, key string) (store.Object, error) {
 
 // ReadRange implements store.Store. It sends one GET of the object's media:
 // with no Range header for the whole object (off 0, n < 0), "bytes=off-"
-// to read from off to the end, and "bytes=off-(off+n-1)" for n bytes.
+// to read from off to the end, and "bytes=off-(off+n-1)" for n bytes. The
+// reader it returns resumes a transfer that breaks (connection reset,
+// truncated body, no data for IdleBodyTimeout) with a ranged GET from the
+// offset reached, conditional on the generation of the first response, so
+// two versions of the object are never mixed; it fetches the body at most
+// MaxAttempts times.
 func (s *gsStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	loc := s.Location(key)
 	if err := ctx.Err(); err != nil {
@@ -218,13 +223,20 @@ func (s *gsStore) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 		cancel(nil)
 		return nil, fmt.Errorf("reading %s: %w", loc, err)
 	}
-	b := newBody(ctx, reqCtx, cancel, resp.Body, s.opts.IdleBodyTimeout, loc)
+	b := newBody(ctx, fetch{resp.Body, reqCtx, cancel}, s.opts.IdleBodyTimeout, loc)
+	resumable := func() *body {
+		if gen := resp.Header.Get("X-Goog-Generation"); gen != "" {
+			b.maxAttempts = s.opts.MaxAttempts
+			b.resume = func(got int64) (fetch, error) { return s.resume(ctx, key, gen, off+got, n, got, b.fetches) }
+		}
+		return b
+	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
-		return b, nil
+		return resumable(), nil
 	case http.StatusOK:
 		if header.Get("Range") == "" {
-			return b, nil
+			return resumable(), nil
 		}
 		return skipTo(b, off, n, loc)
 	case http.StatusRequestedRangeNotSatisfiable:
@@ -234,6 +246,46 @@ func (s *gsStore) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 	err = s.errs.status(resp, objectOp(true), attempts)
 	b.Close()
 	return nil, fmt.Errorf("reading %s: %w", loc, err)
+}
+
+// resume waits a backoff, then GETs the object at key from byte start on,
+// for the rest of the n bytes asked for (n < 0: to the end) of which got
+// have come, if its generation is still gen. fetches is the number of
+// GETs made so far.
+func (s *gsStore) resume(ctx context.Context, key, gen string, start, n, got int64, fetches int) (fetch, error) {
+	if err := sleep(ctx, s.backoff(retryBase, fetches)); err != nil {
+		return fetch{}, err
+	}
+	header := http.Header{}
+	if n > 0 {
+		header.Set("Range", rangeHeader(start, n-got))
+	} else {
+		header.Set("Range", fmt.Sprintf("bytes=%d-", start)) // even from 0, for a Content-Range to check
+	}
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	resp, attempts, err := s.get(reqCtx, s.objectURL(key, url.Values{"alt": {"media"}, "ifGenerationMatch": {gen}}), header)
+	if err != nil {
+		cancel(nil)
+		return fetch{}, err
+	}
+	f := fetch{resp.Body, reqCtx, cancel}
+	fail := func(err error) (fetch, error) {
+		_ = resp.Body.Close()
+		cancel(nil)
+		return fetch{}, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusPreconditionFailed:
+		return fail(errors.New("the object changed while it was being read; run the command again"))
+	case resp.StatusCode != http.StatusPartialContent:
+		if resp.StatusCode == http.StatusOK {
+			return fail(fmt.Errorf("the server answered the ranged GET with the whole object; cannot resume"))
+		}
+		return fail(s.errs.status(resp, objectOp(true), attempts))
+	case !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", start)):
+		return fail(fmt.Errorf("resuming at byte %d, the server answered Content-Range %q; cannot resume", start, resp.Header.Get("Content-Range")))
+	}
+	return f, nil
 }
 
 // skipTo serves a range from a whole body, for a server that ignored the

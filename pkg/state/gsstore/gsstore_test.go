@@ -321,3 +321,65 @@ func TestCancelMidBody(t *testing.T) {
 		t.Errorf("ReadAll after cancel = %v", err)
 	}
 }
+
+// TestResume: a body that breaks is fetched again from the offset reached,
+// if the object's generation is unchanged, up to MaxAttempts fetches.
+func TestResume(t *testing.T) {
+	const data = "0123456789abcdef"
+	tests := []struct {
+		name   string
+		breaks int    // fetches that break after 4 bytes
+		gen    string // the generation the resumed GETs find
+		off, n int64
+		want   string
+		err    string
+	}{
+		{"whole", 1, "7", 0, -1, data, ""},
+		{"range", 2, "7", 2, 6, "234567", ""},
+		{"tail", 1, "7", 3, -1, "3456789abcdef", ""},
+		{"changed", 1, "8", 0, -1, "0123", "the object changed while it was being read"},
+		{"every fetch breaks", 3, "7", 0, -1, "", "the body ended early, after 12 bytes (3 attempts)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeGCS(t, "b", nil)
+			var fetches atomic.Int32
+			f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+				i := int(fetches.Add(1))
+				if g := r.URL.Query().Get("ifGenerationMatch"); i > 1 && g != tt.gen {
+					apiErr(w, http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
+					return true
+				}
+				w.Header().Set("X-Goog-Generation", "7")
+				if i <= tt.breaks {
+					// Announce the rest of the range, send 4 bytes, then
+					// cut the connection.
+					rw := httptest.NewRecorder()
+					http.ServeContent(rw, r, "", f.modTime, strings.NewReader(data))
+					for k, v := range rw.Header() {
+						w.Header()[k] = v
+					}
+					w.WriteHeader(rw.Code)
+					_, _ = w.Write(rw.Body.Bytes()[:min(4, rw.Body.Len())])
+					w.(http.Flusher).Flush()
+					panic(http.ErrAbortHandler)
+				}
+				http.ServeContent(w, r, "", f.modTime, strings.NewReader(data))
+				return true
+			}
+			s := openAt(t, srv, Options{Bucket: "b", MaxBackoff: time.Millisecond}, emulatorEnv(srv))
+			rc, err := s.ReadRange(context.Background(), "k", tt.off, tt.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			got, err := io.ReadAll(rc)
+			switch {
+			case tt.err == "" && (err != nil || string(got) != tt.want):
+				t.Errorf("ReadAll = %q, %v; want %q", got, err, tt.want)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "gs://b/k")):
+				t.Errorf("ReadAll = %q, %v; want an error naming gs://b/k and saying %q", got, err, tt.err)
+			}
+		})
+	}
+}

@@ -42,7 +42,8 @@ const DefaultUniverseDomain = "googleapis.com"
 // With the defaults, an endpoint that accepts connections and never answers
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
 // backoffs (30 s to 30.3 s), and a body that stops mid-transfer after
-// IdleBodyTimeout of silence.
+// MaxAttempts × IdleBodyTimeout (60 s) of silence in all, as each fetch of
+// the rest waits IdleBodyTimeout.
 type Options struct {
 	// URL is the backend URL the options come from, which messages name;
 	// "" names gs://<Bucket>/<Prefix>.
@@ -71,9 +72,11 @@ type Options struct {
 	// IdleBodyTimeout aborts a body read that makes no progress for this
 	// long.
 	IdleBodyTimeout time.Duration
-	// MaxAttempts bounds the attempts of one request: throttling (429),
+	// MaxAttempts bounds the attempts of one request (throttling (429),
 	// server errors (5xx) and connection errors are retried with jittered
-	// exponential backoff.
+	// exponential backoff), and the fetches of one object body that
+	// breaks mid-transfer (each resumes, with a ranged GET conditional on
+	// the first response's generation, from the offset reached).
 	MaxAttempts int
 	// MaxBackoff caps the delay between two attempts.
 	MaxBackoff time.Duration
