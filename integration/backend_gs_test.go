@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stacksync/stacksync/integration/harness"
 )
@@ -79,6 +80,15 @@ func gsScenario(t *testing.T, bin string, g *harness.GCS, k *harness.KMS, bucket
 	assertRestoredFile(t, settingsPath(dir, "kms"), goodKMS, lostKMS)
 	p.MustRun(dir, nil, "stack", "select", "kms")
 	assertSecretsWork(t, p, dir, "kms", nil, "x")
+
+	// The requests of a restore are in flight together, as on S3: with a
+	// 100 ms delay on each, requests sent together overlap.
+	slow := harness.StartRecordingProxy(t, g.Endpoint)
+	slow.Delay = 100 * time.Millisecond
+	mustStacksync(t, bin, stacksyncEnv(t, "STORAGE_EMULATOR_HOST="+slow.HostPort), "restore", "--dry-run", "-C", dir, "--backend", url, "kms")
+	if reqs := slow.Requests(); len(reqs) != 4 || slow.MaxInFlight() != len(reqs) {
+		t.Errorf("restore --dry-run: %d requests, at most %d in flight together; want 4 (meta.yaml, variants, checkpoint, locks) in one round:\n%v", len(reqs), slow.MaxInFlight(), reqs)
+	}
 
 	// The passphrase stack with the backend pulumi login recorded in
 	// credentials.json.
