@@ -95,6 +95,7 @@ type catWorld struct {
 	gbomb    []byte // .json.gz: the same
 	bigToken string // path of a plain checkpoint with a 100 MB string token
 	bigYAML  string // path of a 50 MB settings file
+	gs       *catGS // the gs:// rows' servers
 }
 
 // catCase is one row's scratch space.
@@ -107,7 +108,7 @@ type catCase struct {
 
 // expand replaces the tokens of env and args.
 func (c *catCase) expand(s string) string {
-	return strings.NewReplacer(
+	return strings.NewReplacer(append(c.w.gs.tokens(),
 		"$DIR", c.dir,
 		"$BDIR", c.bdir,
 		"$ROOT", c.root,
@@ -115,13 +116,17 @@ func (c *catCase) expand(s string) string {
 		"$DENY", c.w.deny.HostPort,
 		"$HANG", c.w.hang.HostPort,
 		"$CLOSED", c.w.closed,
-	).Replace(s)
+	)...).Replace(s)
 }
 
 // unexpand turns the paths and addresses of a message back into tokens, so
 // that docs/reliability.md is the same from run to run.
 func (c *catCase) unexpand(s string) string {
-	return strings.NewReplacer(
+	gs := c.w.gs.tokens()
+	for i := 0; i < len(gs); i += 2 {
+		gs[i], gs[i+1] = gs[i+1], gs[i]
+	}
+	return strings.NewReplacer(append(gs,
 		c.dir, "$DIR",
 		c.bdir, "$BDIR",
 		c.root, "$ROOT",
@@ -129,7 +134,7 @@ func (c *catCase) unexpand(s string) string {
 		c.w.deny.HostPort, "$DENY",
 		c.w.hang.HostPort, "$HANG",
 		c.w.closed, "$CLOSED",
-	).Replace(s)
+	)...).Replace(s)
 }
 
 // write writes data to rel below $BDIR (a backend object) or, with a
@@ -308,6 +313,7 @@ func newCatWorld(t *testing.T) *catWorld {
 	}
 	w.closed = ln.Addr().String()
 	ln.Close()
+	w.gs = startCatGS(t)
 	return w
 }
 
@@ -1245,7 +1251,7 @@ type catDoc struct {
 // docs/reliability.md.
 func TestCatalogue(t *testing.T) {
 	w := newCatWorld(t)
-	rows := catRows(w)
+	rows := append(catRows(w), gsCatRows(w)...)
 	seen := map[string]bool{}
 	for _, r := range rows {
 		if seen[r.name] {
@@ -1378,6 +1384,8 @@ func renderReliability(docs []catDoc) string {
 	sb.WriteString("The bomb, large-token and local-file rows also bound the process's peak RSS to 64 MiB, the 50 MB settings file to 200 MiB.\n\n")
 	sb.WriteString("`$DIR` is the project directory, `$BDIR` a `file://` backend directory, `$ROOT` the directory holding both;\n")
 	sb.WriteString("`$S3` is versitygw, `$DENY` a proxy in front of it answering 403, `$HANG` one that never answers, and\n")
+	sb.WriteString("`$GS` is fake-gcs-server, `$GSDENY` and `$GSHANG` proxies in front of it, `$GS429` a server answering 429,\n")
+	sb.WriteString("`$GSKEY` a service account key whose token endpoint refuses it, and\n")
 	sb.WriteString("`$CLOSED` a port where nothing listens. The message is the line of output the row checked, control characters\n")
 	sb.WriteString("escaped; a row marked skipped was not exercised in that run.\n\n")
 	sb.WriteString("| case | backend | command | exit | message | result |\n|---|---|---|---|---|---|\n")

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stacksync/stacksync/pkg/state/dirstore"
+	"github.com/stacksync/stacksync/pkg/state/gsstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
@@ -45,6 +46,8 @@ func Open(ctx context.Context, u *BackendURL) (*Backend, error) {
 	switch u.Scheme {
 	case "s3":
 		s, err = s3store.New(ctx, u.S3)
+	case "gs":
+		s, err = gsstore.New(ctx, u.GS)
 	default:
 		s, err = dirstore.New(u.Dir, u.Prefix)
 	}

@@ -59,8 +59,8 @@ func TestOpenFileBackend(t *testing.T) {
 	if _, err := openRaw(ctx, "file://"+filepath.Join(root, "missing"), "/", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Open(missing dir) = %v, want store.ErrNotFound", err)
 	}
-	if _, err := openRaw(ctx, "gs://bucket", "/", ""); !errors.Is(err, ErrInvalidURL) {
-		t.Errorf("Open(gs://) = %v, want ErrInvalidURL", err)
+	if _, err := openRaw(ctx, "ftp://host/dir", "/", ""); !errors.Is(err, ErrInvalidURL) {
+		t.Errorf("Open(ftp://) = %v, want ErrInvalidURL", err)
 	}
 }
 

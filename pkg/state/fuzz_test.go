@@ -174,6 +174,10 @@ func FuzzParseBackendURL(f *testing.F) {
 			if !filepath.IsAbs(u.Dir) || u.S3 != (s3store.Options{}) {
 				t.Fatalf("ParseBackendURL(%q) = %+v", raw, u)
 			}
+		case "gs":
+			if u.GS.Bucket == "" || u.GS.URL != raw || u.Dir != "" || u.S3 != (s3store.Options{}) {
+				t.Fatalf("ParseBackendURL(%q) = %+v", raw, u)
+			}
 		default:
 			t.Fatalf("ParseBackendURL(%q) scheme %q", raw, u.Scheme)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/stacksync/stacksync/internal/localfile"
+	"github.com/stacksync/stacksync/pkg/state/gsstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
@@ -33,6 +34,8 @@ type BackendURL struct {
 	// backend, after Pulumi's rewrites of its legacy parameters (spec
 	// §5.2). Its deadlines and CA bundle are left for the caller to set.
 	S3 s3store.Options
+	// GS holds the bucket, key prefix and settings of a gs:// backend.
+	GS gsstore.Options
 }
 
 // s3Params are the query parameters an s3:// URL may carry. Those mapped to
@@ -89,8 +92,10 @@ func parseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 		return parseS3URL(raw, bad)
 	case "file":
 		return parseFileURL(raw, rest, baseDir, home, bad)
-	case "gs", "azblob", "postgres":
-		return nil, bad("%s:// backends are not supported yet; stacksync reads s3:// and file:// backends", scheme)
+	case "gs":
+		return parseGSURL(raw, bad)
+	case "azblob", "postgres":
+		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs:// and file:// backends", scheme)
 	case "http", "https":
 		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
 	default:

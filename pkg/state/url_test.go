@@ -139,7 +139,6 @@ func TestParseBackendURLErrors(t *testing.T) {
 		{"unknown file parameter", "file:///tmp/state?region=x", "region"},
 		{"empty file path", "file://", "directory"},
 		{"empty file path with query", "file://?prefix=p/", "directory"},
-		{"gs", "gs://bucket", "gs://"},
 		{"azblob", "azblob://container", "azblob://"},
 		{"postgres", "postgres://user:pw@host/db", "postgres://"},
 		{"pulumi cloud", "https://api.pulumi.com", "Pulumi Cloud"},
