@@ -11,7 +11,7 @@ const redactedValue = "xxxxx"
 // secretParams are the words that make a URL parameter's value a secret
 // when its lower-cased name holds one: a password, an access token, an
 // account key, a SAS signature.
-var secretParams = []string{"pass", "pwd", "secret", "token", "sig", "credential", "accountkey", "account_key", "apikey", "api_key", "private"}
+var secretParams = []string{"pass", "pwd", "secret", "token", "sig", "credential", "accountkey", "account_key", "apikey", "api_key"}
 
 // Redact returns the backend URL raw fit to print: the password of any
 // userinfo (s3://KEY:SECRET@bucket, or one inside a parameter such as
