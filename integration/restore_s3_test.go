@@ -289,6 +289,10 @@ func stacksyncEnv(t testing.TB, extra ...string) []string {
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "no-aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
+		"GCE_METADATA_HOST=" + harness.ClosedMetadataHost,
+		"GCE_METADATA_IP=" + harness.ClosedMetadataHost,
+		"IDENTITY_ENDPOINT=http://" + harness.ClosedMetadataHost + "/metadata/identity/oauth2/token",
+		"IMDS_ENDPOINT=http://" + harness.ClosedMetadataHost,
 	}
 	if tmp := os.Getenv("TMPDIR"); tmp != "" {
 		env = append(env, "TMPDIR="+tmp)

@@ -64,6 +64,12 @@ func NewPulumi(t testing.TB, version string) *Pulumi {
 		"AWS_REGION=" + Region,
 		"AWS_DEFAULT_REGION=" + Region,
 		"AWS_EC2_METADATA_DISABLED=true",
+		// The Google and Azure credential chains end at a metadata
+		// service off this machine: point them at a closed local port.
+		"GCE_METADATA_HOST=" + ClosedMetadataHost,
+		"GCE_METADATA_IP=" + ClosedMetadataHost,
+		"IDENTITY_ENDPOINT=http://" + ClosedMetadataHost + "/metadata/identity/oauth2/token",
+		"IMDS_ENDPOINT=http://" + ClosedMetadataHost,
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "no-aws-credentials"),
 	}
@@ -218,3 +224,8 @@ func ExitCode(err error) int {
 	}
 	return -1
 }
+
+// ClosedMetadataHost is a loopback address where nothing listens, for the
+// cloud credential chains' metadata services, which would otherwise be
+// asked at an address off this machine.
+const ClosedMetadataHost = "127.0.0.1:9"
