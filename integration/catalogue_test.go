@@ -70,6 +70,9 @@ type catRow struct {
 	maxRSS int64
 	// check is a row's own assertion, after the common ones.
 	check func(t *testing.T, c *catCase, r catResult)
+	// stdout, when set, is the file stacksync writes its output to
+	// (/dev/full: a full disk) instead of a pipe the row reads.
+	stdout string
 }
 
 // catResult is what one run of the binary gave.
@@ -920,6 +923,16 @@ func catRows(w *catWorld) []catRow {
 				t.Errorf("stderr is %d bytes, want one short line", len(r.stderr))
 			}
 		},
+	}, {
+		// Output that cannot be written is an error in every command and
+		// format: a full disk is exit 1 with one line, never success.
+		name: "stdout-full-ls", backend: "file://", stdout: "/dev/full",
+		setup: catObjects(catKey("dev", ""), w.checkpoint("dev")),
+		args:  []string{"ls", "--backend", "file://$BDIR"}, code: 1, want: "writing output: write /dev/stdout: no space left on device",
+	}, {
+		name: "stdout-full-restore-dry-run", backend: "file://", stdout: "/dev/full",
+		setup: catObjects(catKey("dev", ""), w.checkpoint("dev")),
+		args:  catRestore("dev", "--dry-run"), code: 1, want: "writing output: write /dev/stdout: no space left on device",
 	}}
 }
 
@@ -1170,6 +1183,14 @@ func (c *catCase) run(t *testing.T, r catRow) catResult {
 	cmd.ExtraFiles = []*os.File{pw}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
+	if r.stdout != "" {
+		f, err := os.OpenFile(r.stdout, os.O_WRONLY, 0)
+		if err != nil {
+			t.Skipf("stdout %s: %v", r.stdout, err)
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
 	start := time.Now()
 	err = cmd.Start()
 	pw.Close()
