@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -41,6 +42,14 @@ const (
 	// 1 s then 2 s after throttling); the cap keeps a larger MaxAttempts
 	// bounded too.
 	DefaultMaxBackoff = 5 * time.Second
+	// DefaultMaxRedirects is the number of redirects one request follows
+	// (307 and 308, the only ones the AWS SDK follows, which keep the
+	// method), as net/http's default client allows.
+	DefaultMaxRedirects = 10
+	// DefaultMinBodyRate is the least rate, in bytes a second, at which a
+	// response body must arrive: 1 KiB/s, a thousandth of a slow link. A
+	// body is measured over each IdleBodyTimeout spent waiting for it.
+	DefaultMinBodyRate = 1024
 )
 
 // Options configure a store: the bucket and the client settings an s3://
@@ -54,7 +63,11 @@ const (
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
 // backoffs: 30 s to 30.15 s. A body that stops sending mid-transfer fails
 // after MaxAttempts × IdleBodyTimeout (60 s) of silence in all, as each
-// fetch of the rest waits IdleBodyTimeout.
+// fetch of the rest waits IdleBodyTimeout; so does a body that trickles
+// (below MinBodyRate, 1 KiB/s, over each IdleBodyTimeout of waiting): a
+// byte a second fails after about 60 s. A redirect loop fails after
+// MaxRedirects hops, at once; a listing whose continuation token repeats,
+// or that says it goes on and gives no token, fails at that page.
 type Options struct {
 	// URL is the backend URL the options come from, which messages about
 	// the AWS configuration and credentials name; "" names
@@ -92,6 +105,15 @@ type Options struct {
 	// IdleBodyTimeout aborts a body read that makes no progress for this
 	// long (the connection's read inactivity window).
 	IdleBodyTimeout time.Duration
+	// MinBodyRate is the least rate, in bytes a second, at which every
+	// response body (of an object or of a listing) must arrive: one that
+	// brings fewer than MinBodyRate × IdleBodyTimeout bytes in an
+	// IdleBodyTimeout spent waiting for it (time the caller spends between
+	// reads does not count) is broken off, and fetched again as a body
+	// that goes idle is.
+	MinBodyRate int64
+	// MaxRedirects bounds the redirects one request follows.
+	MaxRedirects int
 	// MaxAttempts bounds the attempts of one request under the AWS SDK's
 	// standard retryer (throttling, 5xx and connection errors are retried
 	// with jittered exponential backoff), and the fetches of one object
@@ -122,6 +144,12 @@ func (o Options) withDefaults() Options {
 	set(&o.MaxBackoff, DefaultMaxBackoff)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxRedirects <= 0 {
+		o.MaxRedirects = DefaultMaxRedirects
+	}
+	if o.MinBodyRate <= 0 {
+		o.MinBodyRate = DefaultMinBodyRate
 	}
 	return o
 }
@@ -165,5 +193,13 @@ func (o Options) retryer() aws.Retryer {
 	return retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = o.MaxAttempts
 		so.MaxBackoff = o.MaxBackoff
+		// A redirect loop answers the same way every time.
+		so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			var rd *redirectError
+			if errors.As(err, &rd) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, so.Retryables...)
 	})
 }
