@@ -50,6 +50,10 @@ const (
 	// response body must arrive: 1 KiB/s, a thousandth of a slow link. A
 	// body is measured over each IdleBodyTimeout spent waiting for it.
 	DefaultMinBodyRate = 1024
+	// DefaultCredentialProcessTimeout bounds a profile's
+	// credential_process, as the AWS SDK's own default does: room for a
+	// prompt for a one-time code.
+	DefaultCredentialProcessTimeout = time.Minute
 )
 
 // Options configure a store: the bucket and the client settings an s3://
@@ -67,7 +71,9 @@ const (
 // (below MinBodyRate, 1 KiB/s, over each IdleBodyTimeout of waiting): a
 // byte a second fails after about 60 s. A redirect loop fails after
 // MaxRedirects hops, at once; a listing whose continuation token repeats,
-// or that says it goes on and gives no token, fails at that page.
+// or that says it goes on and gives no token, fails at that page. A
+// profile's credential_process is killed, with every process it started,
+// after CredentialProcessTimeout (1 min).
 type Options struct {
 	// URL is the backend URL the options come from, which messages about
 	// the AWS configuration and credentials name; "" names
@@ -114,6 +120,10 @@ type Options struct {
 	MinBodyRate int64
 	// MaxRedirects bounds the redirects one request follows.
 	MaxRedirects int
+	// CredentialProcessTimeout bounds a run of the profile's
+	// credential_process; past it the process and every process it
+	// started are killed.
+	CredentialProcessTimeout time.Duration
 	// MaxAttempts bounds the attempts of one request under the AWS SDK's
 	// standard retryer (throttling, 5xx and connection errors are retried
 	// with jittered exponential backoff), and the fetches of one object
@@ -142,6 +152,7 @@ func (o Options) withDefaults() Options {
 	set(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
 	set(&o.IdleBodyTimeout, DefaultIdleBodyTimeout)
 	set(&o.MaxBackoff, DefaultMaxBackoff)
+	set(&o.CredentialProcessTimeout, DefaultCredentialProcessTimeout)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
 	}

@@ -77,6 +77,11 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 	if o.Anonymous {
 		cfg.Credentials = aws.AnonymousCredentials{}
 	} else {
+		if p, ok := profileProcess(cfg); ok {
+			if err := retrieveFromProcess(ctx, &cfg, p, o, name); err != nil {
+				return nil, err
+			}
+		}
 		if o.Role != "" {
 			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.Role))
 		}
