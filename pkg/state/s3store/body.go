@@ -121,18 +121,20 @@ func (b *s3Body) describe() string {
 	return fmt.Sprintf("the transfer broke after %d bytes: %v", b.got, b.cause)
 }
 
-// cut makes a server's string fit a one-line message: control bytes
-// escaped as \xNN, and cut to 64 bytes.
-func cut(s string) string {
+// cut makes a server's string fit a one-line message: clip to 64 bytes.
+func cut(s string) string { return clip(s, 64) }
+
+// clip escapes the control bytes of s as \xNN and cuts it to n bytes.
+func clip(s string, n int) string {
 	var b strings.Builder
-	for i := 0; i < len(s) && i < 64; i++ {
+	for i := 0; i < len(s) && i < n; i++ {
 		if c := s[i]; c < 0x20 || c == 0x7f {
 			fmt.Fprintf(&b, `\x%02x`, c)
 		} else {
 			b.WriteByte(c)
 		}
 	}
-	if len(s) > 64 {
+	if len(s) > n {
 		b.WriteString("…")
 	}
 	return b.String()

@@ -33,12 +33,13 @@ type credentialProcess struct {
 }
 
 // NewCommand implements processcreds.NewCommandBuilder: the SDK's command
-// (sh -c, or cmd.exe /C on Windows, with the environment, standard input
-// and standard error passed through for a prompt), killed with every
-// process it started when ctx ends, and not waited for past a second
-// after that.
+// (/bin/sh -c, or cmd.exe /C on Windows, with the environment, standard
+// input and standard error passed through for a prompt), killed with
+// every process it started when ctx ends, and not waited for past a
+// second after that. The shell is /bin/sh, not sh looked up in PATH, so
+// that an environment without PATH still runs it.
 func (p credentialProcess) NewCommand(ctx context.Context) (*exec.Cmd, error) {
-	args := []string{"sh", "-c", p.command}
+	args := []string{"/bin/sh", "-c", p.command}
 	if runtime.GOOS == "windows" {
 		args = []string{"cmd.exe", "/C", p.command}
 	}
@@ -52,7 +53,7 @@ func (p credentialProcess) NewCommand(ctx context.Context) (*exec.Cmd, error) {
 
 // name says which credential_process this is, for messages.
 func (p credentialProcess) name() string {
-	return fmt.Sprintf("the credential_process of AWS profile %s (%s)", cut(p.profile), cut(p.command))
+	return fmt.Sprintf("the credential_process of AWS profile %s (%s)", clip(p.profile, 64), clip(p.command, 256))
 }
 
 // profileProcess returns the credential_process the configuration's
@@ -94,13 +95,13 @@ func retrieveFromProcess(ctx context.Context, cfg *aws.Config, p credentialProce
 	case ctx.Err() != nil:
 		return fmt.Errorf("running %s for %s: %w", p.name(), name, ctx.Err())
 	case pctx.Err() != nil:
-		return fmt.Errorf("%w: %s for %s printed no credentials within %s and was stopped; run it by hand to see what it waits for", store.ErrAccessDenied, p.name(), name, o.CredentialProcessTimeout)
+		return fmt.Errorf("%w: no AWS credentials for %s: %s printed none within %s and was stopped; run it by hand to see what it waits for", store.ErrAccessDenied, name, p.name(), o.CredentialProcessTimeout)
 	case err != nil:
 		var pe *processcreds.ProviderError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("%w: %s for %s failed: %v; run it by hand to see why", store.ErrAccessDenied, p.name(), name, err)
+		return fmt.Errorf("%w: no AWS credentials for %s: %s failed: %v; run it by hand to see why", store.ErrAccessDenied, name, p.name(), err)
 	}
 	cfg.Credentials = aws.NewCredentialsCache(&primed{creds: &creds, p: provider})
 	return nil

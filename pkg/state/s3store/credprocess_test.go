@@ -92,7 +92,7 @@ func TestS3CredentialProcess(t *testing.T) {
 	})
 	t.Run("bad", func(t *testing.T) {
 		_, err := f.open(context.Background(), t, Options{Profile: "bad"}, env)
-		want := "access denied: the credential_process of AWS profile bad (" + dir + "/bad.sh) for s3://bkt/ failed: "
+		want := "access denied: no AWS credentials for s3://bkt/: the credential_process of AWS profile bad (" + dir + "/bad.sh) failed: "
 		if !errors.Is(err, store.ErrAccessDenied) || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; run it by hand to see why") {
 			t.Errorf("err %v, want it to start %q", err, want)
 		}
@@ -103,7 +103,7 @@ func TestS3CredentialProcess(t *testing.T) {
 		ctx     time.Duration // the caller's deadline
 		want    string
 	}{
-		{"own timeout", 500 * time.Millisecond, time.Minute, "access denied: the credential_process of AWS profile hung (" + dir + "/hung.sh) for s3://bkt/ printed no credentials within 500ms and was stopped; run it by hand to see what it waits for"},
+		{"own timeout", 500 * time.Millisecond, time.Minute, "access denied: no AWS credentials for s3://bkt/: the credential_process of AWS profile hung (" + dir + "/hung.sh) printed none within 500ms and was stopped; run it by hand to see what it waits for"},
 		{"caller's deadline", time.Minute, 500 * time.Millisecond, "running the credential_process of AWS profile hung (" + dir + "/hung.sh) for s3://bkt/: context deadline exceeded"},
 	} {
 		t.Run("hung/"+tt.name, func(t *testing.T) {

@@ -49,17 +49,17 @@ func TestS3ListPages(t *testing.T) {
 		name:     "token repeated at once",
 		pages:    []page{{[]string{"a"}, true, "t1"}, {[]string{"b"}, true, "t1"}},
 		wantKeys: []string{"a", "b"}, wantReqs: 2,
-		wantErr: "listing s3://bkt/.pulumi/: page 2 of the listing repeats the continuation token of an earlier page, so the listing would never end",
+		wantErr: "listing s3://bkt/.pulumi/: page 2 repeats the continuation token of an earlier page, so the listing would never end",
 	}, {
 		name:     "token cycle",
 		pages:    []page{{nil, true, "t1"}, {nil, true, "t2"}, {nil, true, "t1"}},
 		wantReqs: 3,
-		wantErr:  "page 3 of the listing repeats the continuation token",
+		wantErr:  "page 3 repeats the continuation token",
 	}, {
 		name:     "truncated without a token",
 		pages:    []page{{[]string{"a"}, true, ""}},
 		wantKeys: []string{"a"}, wantReqs: 1,
-		wantErr: "listing s3://bkt/.pulumi/: page 1 of the listing says more follow (IsTruncated) but gives no continuation token",
+		wantErr: "listing s3://bkt/.pulumi/: page 1 says more keys follow (IsTruncated) but gives no continuation token",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

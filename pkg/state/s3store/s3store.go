@@ -194,9 +194,9 @@ func (s *s3Store) List(ctx context.Context, prefix string, recursive bool, fn fu
 		next := aws.ToString(out.NextContinuationToken)
 		switch {
 		case next == "":
-			return fmt.Errorf("listing %s: page %d of the listing says more follow (IsTruncated) but gives no continuation token; the S3 endpoint %s answers listings wrongly", s.Location(prefix), page, s.errs.endpointName(nil))
+			return fmt.Errorf("listing %s: page %d says more keys follow (IsTruncated) but gives no continuation token; the S3 endpoint %s answers listings wrongly", s.Location(prefix), page, s.errs.endpointName(nil))
 		case seen[next]:
-			return fmt.Errorf("listing %s: page %d of the listing repeats the continuation token of an earlier page, so the listing would never end; the S3 endpoint %s answers listings wrongly", s.Location(prefix), page, s.errs.endpointName(nil))
+			return fmt.Errorf("listing %s: page %d repeats the continuation token of an earlier page, so the listing would never end; the S3 endpoint %s answers listings wrongly", s.Location(prefix), page, s.errs.endpointName(nil))
 		}
 		seen[next] = true
 		in.ContinuationToken = aws.String(next)
