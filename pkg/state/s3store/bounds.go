@@ -130,6 +130,9 @@ func (e *slowBodyError) Timeout() bool { return true }
 
 // rateString says a rate in bytes a second in a few characters.
 func rateString(r int64) string {
+	if r%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB/s", r>>20)
+	}
 	if r%1024 == 0 {
 		return fmt.Sprintf("%d KiB/s", r/1024)
 	}

@@ -171,7 +171,9 @@ func TestS3SlowReader(t *testing.T) {
 	f := newFakeS3(t)
 	obj := randomBytes(300_000)
 	f.put(objKey, obj, "v1")
-	s := f.store(t, Options{IdleBodyTimeout: 100 * time.Millisecond, MinBodyRate: 1 << 30})
+	// Counted in wall time, the 1.5 s of pauses would bring 300 KB where
+	// 1 MiB a second is asked for; one attempt, so that a break shows.
+	s := f.store(t, Options{IdleBodyTimeout: time.Second, MinBodyRate: 1 << 20, MaxAttempts: 1})
 	rc, err := s.ReadRange(context.Background(), objKey, 0, -1)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +182,7 @@ func TestS3SlowReader(t *testing.T) {
 	var got []byte
 	buf := make([]byte, 64<<10)
 	for {
-		time.Sleep(60 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		n, err := rc.Read(buf)
 		got = append(got, buf[:n]...)
 		if err == io.EOF {
@@ -192,6 +194,9 @@ func TestS3SlowReader(t *testing.T) {
 	}
 	if !bytes.Equal(got, obj) {
 		t.Errorf("got %d bytes, want the object", len(got))
+	}
+	if n := len(f.requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }
 
