@@ -111,7 +111,7 @@ func (b *s3Body) describe() string {
 	case errors.As(b.cause, &idle):
 		return fmt.Sprintf("the server sent no data for %s after %d bytes", idle.TimeoutDur, b.got)
 	case errors.As(b.cause, &slow):
-		return fmt.Sprintf("the server sent the body too slowly (%v) after %d bytes", slow, b.got)
+		return fmt.Sprintf("the server sent the body too slowly: %v", slow)
 	case errors.Is(b.cause, io.ErrUnexpectedEOF):
 		if b.want >= 0 {
 			return fmt.Sprintf("the body ended after %d of %d bytes", b.got, b.want)

@@ -122,7 +122,13 @@ type slowBodyError struct {
 }
 
 func (e *slowBodyError) Error() string {
-	return fmt.Sprintf("%d bytes in %s, below the minimum of %s", e.bytes, e.waited.Round(time.Second/10), rateString(e.minRate))
+	// Whole seconds past one, so that a message is the same from one
+	// run to the next.
+	d := e.waited.Round(10 * time.Millisecond)
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	}
+	return fmt.Sprintf("%d bytes in %s, below the minimum of %s", e.bytes, d, rateString(e.minRate))
 }
 
 // Timeout reports true: a slow body is retried as a read timeout is.

@@ -47,7 +47,7 @@ const (
 	// method), as net/http's default client allows.
 	DefaultMaxRedirects = 10
 	// DefaultMinBodyRate is the least rate, in bytes a second, at which a
-	// response body must arrive: 1 KiB/s, a thousandth of a slow link. A
+	// response body must arrive: 1 KiB/s, far below any working link. A
 	// body is measured over each IdleBodyTimeout spent waiting for it.
 	DefaultMinBodyRate = 1024
 	// DefaultCredentialProcessTimeout bounds a profile's
