@@ -84,14 +84,15 @@ type catResult struct {
 }
 
 // catWorld is what every row shares: the binary, one versitygw holding
-// examples/backend and a bomb, proxies in front of it that answer 403 or
-// never answer, a closed port, and the crafted objects that are costly to
-// make.
+// examples/backend and a bomb, proxies in front of it that answer 403,
+// never answer, or inject the faults a row's setup sets, a closed port,
+// and the crafted objects that are costly to make.
 type catWorld struct {
 	bin      string
 	s3       *harness.S3
 	deny     *harness.FaultProxy
 	hang     *harness.FaultProxy
+	fault    *harness.FaultProxy
 	closed   string // 127.0.0.1:<port> where nothing listens
 	base     []byte // a real pulumi checkpoint: awskms, stack demo/dev
 	zbomb    []byte // .json.zst: 1 GiB string before secrets_providers
@@ -118,6 +119,7 @@ func (c *catCase) expand(s string) string {
 		"$S3", c.w.s3.HostPort,
 		"$DENY", c.w.deny.HostPort,
 		"$HANG", c.w.hang.HostPort,
+		"$FAULT", c.w.fault.HostPort,
 		"$CLOSED", c.w.closed,
 	)...).Replace(s)
 }
@@ -136,6 +138,7 @@ func (c *catCase) unexpand(s string) string {
 		c.w.s3.HostPort, "$S3",
 		c.w.deny.HostPort, "$DENY",
 		c.w.hang.HostPort, "$HANG",
+		c.w.fault.HostPort, "$FAULT",
 		c.w.closed, "$CLOSED",
 	)...).Replace(s)
 }
@@ -310,6 +313,7 @@ func newCatWorld(t *testing.T) *catWorld {
 	w.s3.PutObject(t, "state", catKey("bomb", ".zst"), w.zbomb)
 	w.deny = harness.StartFaultProxy(t, w.s3.Endpoint, harness.FaultRule{Fault: harness.FaultForbidden})
 	w.hang = harness.StartFaultProxy(t, w.s3.Endpoint, harness.FaultRule{Fault: harness.FaultHang})
+	w.fault = harness.StartFaultProxy(t, w.s3.Endpoint)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -722,6 +726,52 @@ func catRows(w *catWorld) []catRow {
 		setup: catStaging,
 		args:  catRestoreS3(catS3URL("$CLOSED", harness.Region, "state"), "staging"),
 		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "$CLOSED", within: 30 * time.Second,
+	}, {
+		// S3 servers that break the protocol, and credentials that hang:
+		// each ends well before --timeout, naming the cause.
+		name: "s3-redirect-loop", backend: "versitygw behind a proxy answering 307 to the request's own URL",
+		setup: catFault(harness.FaultRule{Fault: harness.FaultRedirectLoop}),
+		args:  catRestoreS3(catS3URL("$FAULT", harness.Region, "state"), "staging"),
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "redirected too often: GET http://$FAULT/state/.pulumi/meta.yaml was redirected more than 10 times", within: 10 * time.Second,
+	}, {
+		name: "s3-list-repeated-token-ls", backend: "versitygw behind a proxy answering every listing page with the same continuation token",
+		setup: catFault(harness.FaultRule{Fault: harness.FaultRepeatToken}),
+		args:  []string{"ls", "--backend", catS3URL("$FAULT", harness.Region, "state")},
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "repeats the continuation token of an earlier page, so the listing would never end", within: 10 * time.Second,
+	}, {
+		name: "s3-list-truncated-without-token-missing-ok", backend: "versitygw behind a proxy answering listings IsTruncated with no continuation token",
+		setup: catFault(harness.FaultRule{Fault: harness.FaultNoToken}),
+		args:  catRestoreS3(catS3URL("$FAULT", harness.Region, "state"), "staging", "--missing-ok"),
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "says more keys follow (IsTruncated) but gives no continuation token", within: 10 * time.Second,
+		check: catOutLacks("not in the backend"),
+	}, {
+		name: "s3-body-trickle", backend: "versitygw behind a proxy sending the checkpoint a byte a second",
+		setup: catFault(harness.FaultRule{Method: "GET", Path: ".json", Fault: harness.FaultTrickle}),
+		args:  catRestoreS3(catS3URL("$FAULT", harness.Region, "state"), "staging"),
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "the server sent the body too slowly", within: 75 * time.Second,
+	}, {
+		name: "s3-resume-etag-changed", backend: "versitygw behind a proxy cutting the checkpoint, then answering its resume with another ETag",
+		setup: catFault(harness.FaultRule{Method: "GET", Path: ".json", Fault: harness.FaultETagChange}),
+		args:  catRestoreS3(catS3URL("$FAULT", harness.Region, "state"), "staging"),
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "the object changed while it was being read", within: 10 * time.Second,
+	}, {
+		name: "s3-429", backend: "versitygw behind a proxy answering 429",
+		setup: catFault(harness.FaultRule{Fault: harness.FaultTooManyRequests}),
+		args:  catRestoreS3(catS3URL("$FAULT", harness.Region, "state"), "staging"),
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "the server limits the rate of requests: make fewer at once, or try again later", within: 20 * time.Second,
+	}, {
+		name: "s3-expired-token", backend: "versitygw behind a proxy answering 400 ExpiredToken",
+		setup: catFault(harness.FaultRule{Fault: harness.FaultExpiredToken}),
+		args:  catRestoreS3(catS3URL("$FAULT", harness.Region, "state"), "staging"),
+		env:   []string{"AWS_REGION=" + harness.Region}, code: 1, want: "the session token of the AWS credentials has expired", within: 10 * time.Second,
+	}, {
+		name: "s3-credential-process-hung", backend: "versitygw, with a profile whose credential_process never prints",
+		setup: catHungCredentialProcess,
+		args:  catRestoreS3(s3, "staging"),
+		env: []string{"AWS_REGION=" + harness.Region, "AWS_PROFILE=hung", "AWS_CONFIG_FILE=$ROOT/aws-config",
+			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="},
+		code: 1, want: "the credential_process of AWS profile hung ($ROOT/hung.sh) printed none within 1m0s and was stopped", within: 75 * time.Second,
+		check: catProcessGone("$ROOT/hung.pid"),
 	}, {
 		// Settings files: issue rows 4, 5 and 11, and those that passed.
 		name: "settings-read-only-file", backend: "file://",
@@ -1404,7 +1454,8 @@ func renderReliability(docs []catDoc) string {
 	sb.WriteString("lost nothing (byte for byte the same after a failure; every line of every settings file kept after a success).\n")
 	sb.WriteString("The bomb, large-token and local-file rows also bound the process's peak RSS to 64 MiB, the 50 MB settings file to 200 MiB.\n\n")
 	sb.WriteString("`$DIR` is the project directory, `$BDIR` a `file://` backend directory, `$ROOT` the directory holding both;\n")
-	sb.WriteString("`$S3` is versitygw, `$DENY` a proxy in front of it answering 403, `$HANG` one that never answers, and\n")
+	sb.WriteString("`$S3` is versitygw, `$DENY` a proxy in front of it answering 403, `$HANG` one that never answers, `$FAULT`\n")
+	sb.WriteString("one that injects the fault the row's backend names, and\n")
 	sb.WriteString("`$GS` is fake-gcs-server, `$GSDENY` and `$GSHANG` proxies in front of it, `$GS429` a server answering 429,\n")
 	sb.WriteString("`$GSKEY` a service account key whose token endpoint refuses it, and\n")
 	sb.WriteString("`$CLOSED` a port where nothing listens. The message is the line of output the row checked, control characters\n")

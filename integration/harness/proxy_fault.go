@@ -40,9 +40,34 @@ const (
 	// FaultHang accepts the request and never answers, until the proxy
 	// shuts down.
 	FaultHang
+	// FaultTooManyRequests answers 429 with a TooManyRequests error.
+	FaultTooManyRequests
+	// FaultExpiredToken answers 400 with S3's ExpiredToken, as S3 does
+	// for a request signed with an expired session token.
+	FaultExpiredToken
+	// FaultRedirectLoop answers 307 with the request's own URL as the
+	// Location.
+	FaultRedirectLoop
+	// FaultRepeatToken applies to listings only: it forwards the first
+	// page and answers it as truncated, with a continuation token, and
+	// answers every request for a next page with that same page again.
+	FaultRepeatToken
+	// FaultNoToken applies to listings only: it forwards the listing and
+	// answers it as truncated (IsTruncated true) with no continuation
+	// token.
+	FaultNoToken
+	// FaultTrickle forwards the request, then sends the response headers
+	// and the body one byte a second.
+	FaultTrickle
+	// FaultETagChange breaks a GET as FaultTruncate does; a GET with
+	// If-Match (a resume) is forwarded and answered with another ETag, as
+	// a server would that ignores If-Match for an object replaced since.
+	FaultETagChange
 )
 
-var faultNames = [...]string{"none", "503 SlowDown", "500 InternalError", "403 AccessDenied", "reset mid-body", "truncated body", "hang"}
+var faultNames = [...]string{"none", "503 SlowDown", "500 InternalError", "403 AccessDenied", "reset mid-body", "truncated body", "hang",
+	"429 TooManyRequests", "400 ExpiredToken", "307 to itself", "repeated continuation token", "truncated listing without a token",
+	"body trickling a byte a second", "ETag changed on resume"}
 
 func (f Fault) String() string {
 	if int(f) < len(faultNames) {
@@ -90,6 +115,7 @@ type FaultProxy struct {
 	rules    []FaultRule
 	matched  []int // per rule: requests it matched so far
 	requests []FaultRequest
+	page     []byte // the listing page FaultRepeatToken answers again
 }
 
 // StartFaultProxy starts a fault-injecting proxy to target (e.g.
@@ -134,6 +160,7 @@ func (p *FaultProxy) SetRules(rules ...FaultRule) {
 	p.rules = append([]FaultRule(nil), rules...)
 	p.matched = make([]int, len(rules))
 	p.requests = nil
+	p.page = nil
 }
 
 // Requests returns a copy of the requests recorded so far, in arrival
@@ -165,6 +192,9 @@ func (p *FaultProxy) pick(r *http.Request) Fault {
 			continue
 		}
 		if rule.First > 0 && p.matched[i] >= rule.First {
+			continue
+		}
+		if rule.Fault.listingsOnly() && !isListing(r) {
 			continue
 		}
 		p.matched[i]++
@@ -199,25 +229,31 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 	case FaultReset, FaultTruncate:
 		p.breakBody(w, r, f)
+	case FaultTooManyRequests:
+		s3ErrorResponse(w, http.StatusTooManyRequests, "TooManyRequests", "Please reduce your request rate.")
+	case FaultExpiredToken:
+		s3ErrorResponse(w, http.StatusBadRequest, "ExpiredToken", "The provided token has expired.")
+	case FaultRedirectLoop:
+		w.Header().Set("Location", "http://"+r.Host+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	case FaultRepeatToken, FaultNoToken:
+		p.rewriteListing(w, r, f)
+	case FaultTrickle:
+		p.trickle(w, r)
+	case FaultETagChange:
+		if r.Header.Get("If-Match") == "" {
+			p.breakBody(w, r, FaultTruncate)
+			return
+		}
+		p.changeETag(w, r)
 	}
 }
 
 // breakBody forwards r, then sends the client the response headers and
 // half of the body before breaking the connection.
 func (p *FaultProxy) breakBody(w http.ResponseWriter, r *http.Request, f Fault) {
-	out := r.Clone(r.Context())
-	out.URL.Scheme, out.URL.Host = p.target.Scheme, p.target.Host
-	out.RequestURI = ""
-	out.Host = r.Host
-	resp, err := http.DefaultTransport.RoundTrip(out)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
+	resp, body, ok := p.forward(w, r)
+	if !ok {
 		return
 	}
 	conn, rw, err := http.NewResponseController(w).Hijack()
@@ -237,6 +273,28 @@ func (p *FaultProxy) breakBody(w http.ResponseWriter, r *http.Request, f Fault) 
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// forward sends r to the target as it came (so its signature still
+// verifies) and reads the whole answer; on failure it answers 502 itself
+// and returns false.
+func (p *FaultProxy) forward(w http.ResponseWriter, r *http.Request) (*http.Response, []byte, bool) {
+	out := r.Clone(r.Context())
+	out.URL.Scheme, out.URL.Host = p.target.Scheme, p.target.Host
+	out.RequestURI = ""
+	out.Host = r.Host
+	resp, err := http.DefaultTransport.RoundTrip(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return nil, nil, false
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return nil, nil, false
+	}
+	return resp, body, true
 }
 
 func writeHead(w *bufio.ReadWriter, resp *http.Response) {

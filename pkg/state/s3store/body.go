@@ -106,9 +106,12 @@ func (b *s3Body) broken(err error) {
 // describe says in a few words how the last transfer broke.
 func (b *s3Body) describe() string {
 	var idle *awshttp.ResponseTimeoutError
+	var slow *slowBodyError
 	switch {
 	case errors.As(b.cause, &idle):
 		return fmt.Sprintf("the server sent no data for %s after %d bytes", idle.TimeoutDur, b.got)
+	case errors.As(b.cause, &slow):
+		return fmt.Sprintf("the server sent the body too slowly: %v", slow)
 	case errors.Is(b.cause, io.ErrUnexpectedEOF):
 		if b.want >= 0 {
 			return fmt.Sprintf("the body ended after %d of %d bytes", b.got, b.want)
@@ -116,6 +119,25 @@ func (b *s3Body) describe() string {
 		return fmt.Sprintf("the body ended early, after %d bytes", b.got)
 	}
 	return fmt.Sprintf("the transfer broke after %d bytes: %v", b.got, b.cause)
+}
+
+// cut makes a server's string fit a one-line message: clip to 64 bytes.
+func cut(s string) string { return clip(s, 64) }
+
+// clip escapes the control bytes of s as \xNN and cuts it to n bytes.
+func clip(s string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(s) && i < n; i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			fmt.Fprintf(&b, `\x%02x`, c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	if len(s) > n {
+		b.WriteString("…")
+	}
+	return b.String()
 }
 
 // resumable reports whether a body read error is a broken transfer worth
@@ -165,8 +187,13 @@ func (b *s3Body) resume() error {
 		}
 		return fmt.Errorf("reading %s: resuming after %s: %w", loc, b.describe(), b.s.errs.wrap(b.ctx, err))
 	}
-	// A server that ignores Range would send the object from its start:
-	// check where this body begins before appending it.
+	// A server that ignores If-Match could send another version of the
+	// object, and one that ignores Range the object from its start: check
+	// both before appending this body to the bytes already returned.
+	if etag := aws.ToString(out.ETag); etag != b.etag {
+		_ = out.Body.Close()
+		return fmt.Errorf("reading %s: the object changed while it was being read (%s; resuming got ETag %s where the read began with %s); run the command again", loc, b.describe(), cut(etag), cut(b.etag))
+	}
 	if cr := aws.ToString(out.ContentRange); !strings.HasPrefix(cr, fmt.Sprintf("bytes %d-", start)) {
 		_ = out.Body.Close()
 		return fmt.Errorf("reading %s: resuming at byte %d, the server answered Content-Range %q; cannot resume", loc, start, cr)

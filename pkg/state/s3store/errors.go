@@ -59,6 +59,9 @@ func (m s3Errors) wrap(ctx context.Context, err error) error {
 		// the SDK's "StatusCode: 0 … context canceled" says nothing more.
 		return ctx.Err()
 	}
+	if e := m.bounds(err); e != nil {
+		return e
+	}
 	var ae smithy.APIError
 	code, msg := "", ""
 	if errors.As(err, &ae) {
@@ -83,6 +86,8 @@ func (m s3Errors) wrap(ctx context.Context, err error) error {
 	case code == "XAdminUserNotFound" || code == "InvalidAccessKeyId":
 		// versitygw answers an unknown key id with a 404.
 		return short(store.ErrAccessDenied, "%v (%s) on %s: the server knows no such access key id; check AWS_ACCESS_KEY_ID, AWS_PROFILE or ?profile= in the backend URL", store.ErrAccessDenied, code, m.bucket)
+	case code == "ExpiredToken" || code == "ExpiredTokenException" || code == "TokenRefreshRequired":
+		return short(store.ErrAccessDenied, "%v (%s) on %s: the session token of the AWS credentials has expired; get fresh credentials (a new AWS_SESSION_TOKEN, or aws sso login for an SSO profile) and run again", store.ErrAccessDenied, code, m.bucket)
 	case code == "SignatureDoesNotMatch":
 		return short(store.ErrAccessDenied, "%v (%s) on %s: the secret access key does not match the access key id; check AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ?profile= in the backend URL", store.ErrAccessDenied, code, m.bucket)
 	case code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException" || status == http.StatusMovedPermanently:
@@ -98,6 +103,11 @@ func (m s3Errors) wrap(ctx context.Context, err error) error {
 			code = "AccessDenied"
 		}
 		return short(store.ErrAccessDenied, "%v (%s) on %s: check the AWS credentials and the bucket policy", store.ErrAccessDenied, code, m.bucket)
+	case status == http.StatusTooManyRequests:
+		if code == "" {
+			code = "Too Many Requests"
+		}
+		return short(nil, "S3 endpoint %s answered 429 %s for %s%s; the server limits the rate of requests: make fewer at once, or try again later", m.endpointName(err), code, m.bucket, m.attempts(err))
 	case status >= 500:
 		return short(nil, "S3 endpoint %s answered %d %s for %s%s; the service is failing or throttling, try again later", m.endpointName(err), status, code, m.bucket, m.attempts(err))
 	}
@@ -120,16 +130,31 @@ func (m s3Errors) wrongRegion(header http.Header, msg string) string {
 	return fmt.Sprintf("bucket %s is in region %s, not %s: set AWS_REGION=%s or add ?region=%s to the backend URL", m.bucket, want, signed, want, want)
 }
 
+// bounds maps a request that broke one of the bounds of Options (a body
+// gone idle or too slow, too many redirects), whether or not a response
+// came; it returns nil for any other error.
+func (m s3Errors) bounds(err error) error {
+	ep := m.endpointName(err)
+	var idle *awshttp.ResponseTimeoutError
+	var slow *slowBodyError
+	var rd *redirectError
+	switch {
+	case errors.As(err, &idle):
+		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s stopped sending data for %s%s; check the endpoint and that the server is up", ep, m.bucket, idle.TimeoutDur, m.attempts(err))}
+	case errors.As(err, &slow):
+		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s sent a response body too slowly: %v%s; check the network and the endpoint", ep, m.bucket, slow, m.attempts(err))}
+	case errors.As(err, &rd):
+		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s redirected too often: %v; check the endpoint", ep, m.bucket, rd)}
+	}
+	return nil
+}
+
 // transport maps an error that came with no HTTP response.
 func (m s3Errors) transport(err error) error {
 	ep := m.endpointName(err)
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return &s3Error{msg: fmt.Sprintf("cannot reach S3 endpoint %s for %s: %v; check the endpoint and that the server is up", ep, m.bucket, op), cause: err}
-	}
-	var idle *awshttp.ResponseTimeoutError
-	if errors.As(err, &idle) {
-		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s stopped sending data for %s%s; check the endpoint and that the server is up", ep, m.bucket, idle.TimeoutDur, m.attempts(err))}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

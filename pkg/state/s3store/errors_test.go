@@ -15,6 +15,8 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
+// TestS3HungEndpoint: a server that accepts the connection and never
+// answers fails every request after MaxAttempts × ResponseHeaderTimeout,
 // with a message naming the endpoint that does not read as the caller's
 // own deadline.
 func TestS3HungEndpoint(t *testing.T) {
@@ -119,6 +121,9 @@ func TestS3Retries(t *testing.T) {
 		{"502 503 then ok", []int{502, 503}, []string{"BadGateway", "ServiceUnavailable"}, 3, ""},
 		{"503 past the attempts", []int{503, 503, 503}, []string{"SlowDown", "SlowDown", "SlowDown"}, 3, "answered 503 SlowDown for s3://bkt (3 attempts)"},
 		{"fewer attempts", []int{500, 500}, []string{"InternalError", "InternalError"}, 2, "answered 500 InternalError for s3://bkt (2 attempts)"},
+		{"429 then ok", []int{429}, []string{"TooManyRequests"}, 3, ""},
+		{"429 past the attempts", []int{429, 429, 429}, []string{"TooManyRequests", "TooManyRequests", "TooManyRequests"}, 3,
+			"answered 429 TooManyRequests for s3://bkt (3 attempts); the server limits the rate of requests: make fewer at once, or try again later"},
 	}
 	for _, tt := range tests {
 		for _, op := range []string{"get", "list"} {
@@ -192,6 +197,10 @@ func TestS3ErrorMessages(t *testing.T) {
 			"bucket s3://bkt is in region ap-south-1, not us-east-1"},
 		{"redirect", 301, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint.", map[string]string{"X-Amz-Bucket-Region": "eu-central-1"}, nil,
 			"bucket s3://bkt is in region eu-central-1, not us-east-1: set AWS_REGION=eu-central-1"},
+		{"expired session token", 400, "ExpiredToken", "The provided token has expired.", nil, store.ErrAccessDenied,
+			"access denied (ExpiredToken) on s3://bkt: the session token of the AWS credentials has expired; get fresh credentials"},
+		{"expired session token exception", 403, "ExpiredTokenException", "The security token included in the request is expired", nil, store.ErrAccessDenied,
+			"access denied (ExpiredTokenException) on s3://bkt: the session token of the AWS credentials has expired"},
 		{"no such bucket", 404, "NoSuchBucket", "The specified bucket does not exist", nil, store.ErrNotFound,
 			"not found: bucket s3://bkt does not exist; check the backend URL"},
 		{"no such key", 404, "NoSuchKey", "The specified key does not exist.", nil, store.ErrNotFound, "not found: NoSuchKey"},

@@ -43,6 +43,7 @@ var fakeModTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 // fakeReq is what a test checks of a request.
 type fakeReq struct {
 	Method, Path, Query, Range, IfMatch string
+	Auth                                string // the Authorization header
 }
 
 func newFakeS3(t *testing.T) *fakeS3 {
@@ -69,7 +70,7 @@ func (f *fakeS3) requests() []fakeReq {
 func (f *fakeS3) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	i := len(f.reqs)
-	f.reqs = append(f.reqs, fakeReq{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Range"), r.Header.Get("If-Match")})
+	f.reqs = append(f.reqs, fakeReq{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Range"), r.Header.Get("If-Match"), r.Header.Get("Authorization")})
 	fault := f.fault
 	f.mu.Unlock()
 	if fault != nil && fault(i, w, r) {
@@ -198,12 +199,27 @@ func reset(conn net.Conn) {
 // get test-sized values, not the production defaults.
 func (f *fakeS3) store(t *testing.T, opts Options) store.Store {
 	t.Helper()
-	for k, v := range map[string]string{
+	s, err := f.open(context.Background(), t, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// open is store with env set over the test credentials, returning New's
+// error.
+func (f *fakeS3) open(ctx context.Context, t *testing.T, opts Options, env map[string]string) (store.Store, error) {
+	t.Helper()
+	vars := map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "",
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent/aws-config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_S3": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
 		"AWS_RETRY_MODE": "", "AWS_MAX_ATTEMPTS": "",
-	} {
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	for k, v := range vars {
 		t.Setenv(k, v)
 	}
 	if opts.MaxBackoff == 0 {
@@ -223,11 +239,7 @@ func (f *fakeS3) store(t *testing.T, opts Options) store.Store {
 	opts.PathStyle = true
 	opts.Region = "us-east-1"
 	opts.RequestChecksum = "when_required"
-	s, err := New(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return New(ctx, opts)
 }
 
 // randomBytes returns n bytes that differ at every offset often enough to

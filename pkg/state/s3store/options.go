@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -41,6 +42,18 @@ const (
 	// 1 s then 2 s after throttling); the cap keeps a larger MaxAttempts
 	// bounded too.
 	DefaultMaxBackoff = 5 * time.Second
+	// DefaultMaxRedirects is the number of redirects one request follows
+	// (307 and 308, the only ones the AWS SDK follows, which keep the
+	// method), as net/http's default client allows.
+	DefaultMaxRedirects = 10
+	// DefaultMinBodyRate is the least rate, in bytes a second, at which a
+	// response body must arrive: 1 KiB/s, far below any working link. A
+	// body is measured over each IdleBodyTimeout spent waiting for it.
+	DefaultMinBodyRate = 1024
+	// DefaultCredentialProcessTimeout bounds a profile's
+	// credential_process, as the AWS SDK's own default does: room for a
+	// prompt for a one-time code.
+	DefaultCredentialProcessTimeout = time.Minute
 )
 
 // Options configure a store: the bucket and the client settings an s3://
@@ -54,7 +67,13 @@ const (
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
 // backoffs: 30 s to 30.15 s. A body that stops sending mid-transfer fails
 // after MaxAttempts × IdleBodyTimeout (60 s) of silence in all, as each
-// fetch of the rest waits IdleBodyTimeout.
+// fetch of the rest waits IdleBodyTimeout; so does a body that trickles
+// (below MinBodyRate, 1 KiB/s, over each IdleBodyTimeout of waiting): a
+// byte a second fails after about 60 s. A redirect loop fails after
+// MaxRedirects hops, at once; a listing whose continuation token repeats,
+// or that says it goes on and gives no token, fails at that page. A
+// profile's credential_process is killed, with every process it started,
+// after CredentialProcessTimeout (1 min).
 type Options struct {
 	// URL is the backend URL the options come from, which messages about
 	// the AWS configuration and credentials name; "" names
@@ -92,6 +111,19 @@ type Options struct {
 	// IdleBodyTimeout aborts a body read that makes no progress for this
 	// long (the connection's read inactivity window).
 	IdleBodyTimeout time.Duration
+	// MinBodyRate is the least rate, in bytes a second, at which every
+	// response body (of an object or of a listing) must arrive: one that
+	// brings fewer than MinBodyRate × IdleBodyTimeout bytes in an
+	// IdleBodyTimeout spent waiting for it (time the caller spends between
+	// reads does not count) is broken off, and fetched again as a body
+	// that goes idle is.
+	MinBodyRate int64
+	// MaxRedirects bounds the redirects one request follows.
+	MaxRedirects int
+	// CredentialProcessTimeout bounds a run of the profile's
+	// credential_process; past it the process and every process it
+	// started are killed.
+	CredentialProcessTimeout time.Duration
 	// MaxAttempts bounds the attempts of one request under the AWS SDK's
 	// standard retryer (throttling, 5xx and connection errors are retried
 	// with jittered exponential backoff), and the fetches of one object
@@ -120,8 +152,15 @@ func (o Options) withDefaults() Options {
 	set(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
 	set(&o.IdleBodyTimeout, DefaultIdleBodyTimeout)
 	set(&o.MaxBackoff, DefaultMaxBackoff)
+	set(&o.CredentialProcessTimeout, DefaultCredentialProcessTimeout)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxRedirects <= 0 {
+		o.MaxRedirects = DefaultMaxRedirects
+	}
+	if o.MinBodyRate <= 0 {
+		o.MinBodyRate = DefaultMinBodyRate
 	}
 	return o
 }
@@ -165,5 +204,13 @@ func (o Options) retryer() aws.Retryer {
 	return retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = o.MaxAttempts
 		so.MaxBackoff = o.MaxBackoff
+		// A redirect loop answers the same way every time.
+		so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			var rd *redirectError
+			if errors.As(err, &rd) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, so.Retryables...)
 	})
 }

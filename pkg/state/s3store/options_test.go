@@ -13,6 +13,7 @@ func TestOptionsDefaults(t *testing.T) {
 		ConnectTimeout: 10 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second, IdleBodyTimeout: 20 * time.Second,
 		MaxAttempts: 3, MaxBackoff: 5 * time.Second,
+		MinBodyRate: 1024, MaxRedirects: 10, CredentialProcessTimeout: time.Minute,
 	}
 	if got != want {
 		t.Errorf("Options{}.withDefaults() = %+v, want %+v", got, want)

@@ -181,6 +181,25 @@ func TestS3ReadRangeResumeFails(t *testing.T) {
 		wantGets: 2,
 		want:     "reading s3://bkt/" + objKey + ": the object changed while it was being read",
 	}, {
+		// A server that ignores If-Match and answers the resuming GET
+		// with another version: never spliced onto the first bytes.
+		name: "another version despite If-Match",
+		setup: func(t *testing.T, f *fakeS3) {
+			f.fault = func(i int, w http.ResponseWriter, r *http.Request) bool {
+				if i != 0 {
+					r.Header.Del("If-Match")
+					return false
+				}
+				if conn := f.partialReply(t, w, r, objKey, 100); conn != nil {
+					_ = conn.Close()
+				}
+				f.put(objKey, randomBytes(10_001), "v2")
+				return true
+			}
+		},
+		wantGets: 2,
+		want:     "reading s3://bkt/" + objKey + `: the object changed while it was being read (the body ended after 100 of 10000 bytes; resuming got ETag "v2" where the read began with "v1"); run the command again`,
+	}, {
 		name: "range ignored",
 		setup: func(t *testing.T, f *fakeS3) {
 			f.ignoreRange = true
@@ -250,9 +269,6 @@ func TestS3IdleBody(t *testing.T) {
 		t.Errorf("%d GETs, want 2", n)
 	}
 }
-
-// TestS3HungEndpoint: a server that accepts the connection and never
-// answers fails every request after MaxAttempts × ResponseHeaderTimeout,
 
 // TestS3Stat: one HEAD request gives the object's size and modification
 // time; a missing key is not found, naming the object.

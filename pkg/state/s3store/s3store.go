@@ -77,6 +77,11 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 	if o.Anonymous {
 		cfg.Credentials = aws.AnonymousCredentials{}
 	} else {
+		if p, ok := profileProcess(cfg); ok {
+			if err := retrieveFromProcess(ctx, &cfg, p, o, name); err != nil {
+				return nil, err
+			}
+		}
 		if o.Role != "" {
 			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.Role))
 		}
@@ -87,8 +92,10 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 			return nil, fmt.Errorf("%w: no usable AWS credentials for %s: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add ?profile= to the backend URL (%v)", store.ErrAccessDenied, name, err)
 		}
 	}
+	hc := o.s3Client(cfg.HTTPClient)
 	newClient := func(region string, anonymous bool) *s3.Client {
 		return s3.NewFromConfig(cfg, func(so *s3.Options) {
+			so.HTTPClient = hc
 			if region != "" {
 				so.Region = region
 			}
@@ -157,19 +164,22 @@ func (s *s3Store) Location(key string) string {
 	return "s3://" + s.bucket + "/" + s.prefix + key
 }
 
-// List implements store.Store.
+// List implements store.Store. It follows the listing's continuation
+// tokens to its end, and fails on a page that repeats a token already
+// seen (a listing that would never end) or that says the listing goes on
+// with no token to ask for the rest (a listing that would end early).
 func (s *s3Store) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.prefix + prefix)}
 	if !recursive {
 		in.Delimiter = aws.String("/")
 	}
-	p := s3.NewListObjectsV2Paginator(s.client, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	seen := map[string]bool{}
+	for page := 1; ; page++ {
+		out, err := s.client.ListObjectsV2(ctx, in)
 		if err != nil {
 			return fmt.Errorf("listing %s: %w", s.Location(prefix), s.errs.wrap(ctx, err))
 		}
-		for _, o := range page.Contents {
+		for _, o := range out.Contents {
 			obj := store.Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix), Size: aws.ToInt64(o.Size)}
 			if o.LastModified != nil {
 				obj.ModTime = *o.LastModified
@@ -178,8 +188,19 @@ func (s *s3Store) List(ctx context.Context, prefix string, recursive bool, fn fu
 				return err
 			}
 		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		next := aws.ToString(out.NextContinuationToken)
+		switch {
+		case next == "":
+			return fmt.Errorf("listing %s: page %d says more keys follow (IsTruncated) but gives no continuation token; the S3 endpoint %s answers listings wrongly", s.Location(prefix), page, s.errs.endpointName(nil))
+		case seen[next]:
+			return fmt.Errorf("listing %s: page %d repeats the continuation token of an earlier page, so the listing would never end; the S3 endpoint %s answers listings wrongly", s.Location(prefix), page, s.errs.endpointName(nil))
+		}
+		seen[next] = true
+		in.ContinuationToken = aws.String(next)
 	}
-	return nil
 }
 
 // Stat implements store.Store with one HEAD request.
