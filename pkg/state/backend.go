@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/stacksync/stacksync/pkg/state/azblobstore"
 	"github.com/stacksync/stacksync/pkg/state/dirstore"
 	"github.com/stacksync/stacksync/pkg/state/gsstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
@@ -48,6 +49,8 @@ func Open(ctx context.Context, u *BackendURL) (*Backend, error) {
 		s, err = s3store.New(ctx, u.S3)
 	case "gs":
 		s, err = gsstore.New(ctx, u.GS)
+	case "azblob":
+		s, err = azblobstore.New(ctx, u.Azure)
 	default:
 		s, err = dirstore.New(u.Dir, u.Prefix)
 	}

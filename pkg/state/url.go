@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/stacksync/stacksync/internal/localfile"
+	"github.com/stacksync/stacksync/pkg/state/azblobstore"
 	"github.com/stacksync/stacksync/pkg/state/gsstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
@@ -36,6 +37,9 @@ type BackendURL struct {
 	S3 s3store.Options
 	// GS holds the bucket, key prefix and settings of a gs:// backend.
 	GS gsstore.Options
+	// Azure holds the container, key prefix and URL settings of an
+	// azblob:// backend; the environment is read when it is opened.
+	Azure azblobstore.Options
 }
 
 // s3Params are the query parameters an s3:// URL may carry. Those mapped to
@@ -94,8 +98,10 @@ func parseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 		return parseFileURL(raw, rest, baseDir, home, bad)
 	case "gs":
 		return parseGSURL(raw, bad)
-	case "azblob", "postgres":
-		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs:// and file:// backends", scheme)
+	case "azblob":
+		return parseAzblobURL(raw, bad)
+	case "postgres":
+		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs://, azblob:// and file:// backends", scheme)
 	case "http", "https":
 		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
 	default:

@@ -139,7 +139,7 @@ func TestParseBackendURLErrors(t *testing.T) {
 		{"unknown file parameter", "file:///tmp/state?region=x", "region"},
 		{"empty file path", "file://", "directory"},
 		{"empty file path with query", "file://?prefix=p/", "directory"},
-		{"azblob", "azblob://container", "azblob://"},
+		{"azblob no container", "azblob:///prefix", "container"},
 		{"postgres", "postgres://user:pw@host/db", "postgres://"},
 		{"pulumi cloud", "https://api.pulumi.com", "Pulumi Cloud"},
 		{"http service", "http://localhost:8080", "Pulumi Cloud"},

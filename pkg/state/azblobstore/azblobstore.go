@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -40,8 +41,13 @@ type azStore struct {
 // store.ErrAccessDenied or store.ErrNotFound. No error names a secret.
 func New(ctx context.Context, o Options) (store.Store, error) {
 	_ = ctx // nothing to do before the first request
+	return open(o, os.Getenv)
+}
+
+// open is New with the environment read by getenv.
+func open(o Options, getenv func(string) string) (*azStore, error) {
 	o = o.withDefaults()
-	set, err := o.resolve()
+	set, err := o.resolve(getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -68,9 +67,6 @@ type Options struct {
 	// AZURE_STORAGE_IS_LOCAL_EMULATOR): address the account path-style.
 	LocalEmulator *bool
 
-	// Getenv reads the environment; nil means os.Getenv.
-	Getenv func(string) string
-
 	// ConnectTimeout bounds dialing the endpoint.
 	ConnectTimeout time.Duration
 	// TLSHandshakeTimeout bounds the TLS handshake.
@@ -103,9 +99,6 @@ func (o Options) withDefaults() Options {
 	set(&o.MaxBackoff, defaultMaxBackoff)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
 	}
 	return o
 }
@@ -161,8 +154,7 @@ var errNoAccount = errors.New("no storage account")
 
 // resolve reads the environment and settles the endpoint and credential as
 // gocloud's azureblob driver does when pulumi opens the URL.
-func (o Options) resolve() (settings, error) {
-	env := o.Getenv
+func (o Options) resolve(env func(string) string) (settings, error) {
 	envBool := func(name string) bool {
 		b, _ := strconv.ParseBool(env(name)) // gocloud ignores a bad value
 		return b
