@@ -93,6 +93,7 @@ type catWorld struct {
 	deny     *harness.FaultProxy
 	hang     *harness.FaultProxy
 	fault    *harness.FaultProxy
+	az       *catAzure
 	closed   string // 127.0.0.1:<port> where nothing listens
 	base     []byte // a real pulumi checkpoint: awskms, stack demo/dev
 	zbomb    []byte // .json.zst: 1 GiB string before secrets_providers
@@ -112,7 +113,7 @@ type catCase struct {
 
 // expand replaces the tokens of env and args.
 func (c *catCase) expand(s string) string {
-	return strings.NewReplacer(append(c.w.gs.tokens(),
+	s = strings.NewReplacer(append(c.w.gs.tokens(),
 		"$DIR", c.dir,
 		"$BDIR", c.bdir,
 		"$ROOT", c.root,
@@ -122,6 +123,7 @@ func (c *catCase) expand(s string) string {
 		"$FAULT", c.w.fault.HostPort,
 		"$CLOSED", c.w.closed,
 	)...).Replace(s)
+	return c.w.az.expand(s)
 }
 
 // unexpand turns the paths and addresses of a message back into tokens, so
@@ -131,7 +133,7 @@ func (c *catCase) unexpand(s string) string {
 	for i := 0; i < len(gs); i += 2 {
 		gs[i], gs[i+1] = gs[i+1], gs[i]
 	}
-	return strings.NewReplacer(append(gs,
+	s = strings.NewReplacer(append(gs,
 		c.dir, "$DIR",
 		c.bdir, "$BDIR",
 		c.root, "$ROOT",
@@ -141,6 +143,7 @@ func (c *catCase) unexpand(s string) string {
 		c.w.fault.HostPort, "$FAULT",
 		c.w.closed, "$CLOSED",
 	)...).Replace(s)
+	return c.w.az.unexpand(s)
 }
 
 // write writes data to rel below $BDIR (a backend object) or, with a
@@ -321,6 +324,7 @@ func newCatWorld(t *testing.T) *catWorld {
 	w.closed = ln.Addr().String()
 	ln.Close()
 	w.gs = startCatGS(t)
+	w.az = startCatAzure(t, main)
 	return w
 }
 
@@ -1322,7 +1326,7 @@ type catDoc struct {
 // docs/reliability.md.
 func TestCatalogue(t *testing.T) {
 	w := newCatWorld(t)
-	rows := append(catRows(w), gsCatRows(w)...)
+	rows := append(append(catRows(w), gsCatRows(w)...), catAzblobRows()...)
 	seen := map[string]bool{}
 	for _, r := range rows {
 		if seen[r.name] {
