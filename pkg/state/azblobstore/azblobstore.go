@@ -93,7 +93,8 @@ func newClient(o Options, set settings) (*container.Client, error) {
 		}
 		return c, nil
 	}
-	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	// The token requests run under the same deadlines and retries.
+	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: copts.ClientOptions})
 	if err != nil {
 		first, _, _ := strings.Cut(err.Error(), "\n")
 		return nil, fmt.Errorf("%w: no Azure credential for %s (%s): set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING", store.ErrAccessDenied, o.name(), first)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -109,7 +110,8 @@ func (m azErrors) transport(err error, tries int32) error {
 	if op != nil {
 		return &azError{msg: fmt.Sprintf("connection to Azure Blob endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.container, op, attempts(tries)), cause: err}
 	}
-	if m.set.cred == credDefault {
+	var ue *url.Error
+	if m.set.cred == credDefault && !errors.As(err, &ue) {
 		// The default credential chain found nothing usable, or the
 		// service is plain HTTP, where a bearer token may not go.
 		first, _, _ := strings.Cut(err.Error(), "\n")
