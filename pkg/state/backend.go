@@ -11,6 +11,7 @@ import (
 
 	"github.com/stacksync/stacksync/pkg/state/dirstore"
 	"github.com/stacksync/stacksync/pkg/state/gsstore"
+	"github.com/stacksync/stacksync/pkg/state/postgresstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
@@ -48,6 +49,8 @@ func Open(ctx context.Context, u *BackendURL) (*Backend, error) {
 		s, err = s3store.New(ctx, u.S3)
 	case "gs":
 		s, err = gsstore.New(ctx, u.GS)
+	case "postgres":
+		s, err = postgresstore.New(ctx, u.Postgres)
 	default:
 		s, err = dirstore.New(u.Dir, u.Prefix)
 	}

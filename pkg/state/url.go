@@ -14,15 +14,16 @@ import (
 
 	"github.com/stacksync/stacksync/internal/localfile"
 	"github.com/stacksync/stacksync/pkg/state/gsstore"
+	"github.com/stacksync/stacksync/pkg/state/postgresstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
-// BackendURL is a parsed DIY backend URL: s3:// or file://.
+// BackendURL is a parsed DIY backend URL: s3://, gs://, postgres:// or file://.
 type BackendURL struct {
 	// Raw is the URL as given, with any credential in it masked (Redact):
 	// fit to print.
 	Raw string
-	// Scheme is "s3" or "file".
+	// Scheme is "s3", "gs", "postgres" or "file".
 	Scheme string
 
 	// Dir is the absolute root directory of a file:// backend.
@@ -36,6 +37,9 @@ type BackendURL struct {
 	S3 s3store.Options
 	// GS holds the bucket, key prefix and settings of a gs:// backend.
 	GS gsstore.Options
+	// Postgres holds the connection, table and key prefix of a
+	// postgres:// backend.
+	Postgres postgresstore.Options
 }
 
 // s3Params are the query parameters an s3:// URL may carry. Those mapped to
@@ -94,8 +98,10 @@ func parseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 		return parseFileURL(raw, rest, baseDir, home, bad)
 	case "gs":
 		return parseGSURL(raw, bad)
-	case "azblob", "postgres":
-		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs:// and file:// backends", scheme)
+	case "postgres":
+		return parsePostgresURL(raw, bad)
+	case "azblob":
+		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs://, postgres:// and file:// backends", scheme)
 	case "http", "https":
 		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
 	default:
