@@ -1,0 +1,119 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stacksync/stacksync/integration/harness"
+	"github.com/stacksync/stacksync/pkg/state/postgresstore"
+	"github.com/stacksync/stacksync/pkg/state/store"
+	"github.com/stacksync/stacksync/pkg/state/storetest"
+)
+
+// TestStoreContractPostgres runs the store contract on the PostgreSQL
+// store against a real server, in pulumi's table layout: with the
+// database as key prefix (as pulumi writes it), with none, in a table of
+// another name, and reading a byte at a time through chunks of 3 bytes.
+func TestStoreContractPostgres(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	db := pg.Database
+	dsn := "postgres://" + pg.User + "@" + pg.HostPort + "/" + db + "?sslmode=disable"
+	for _, c := range []struct {
+		name, table, prefix string
+		chunk               int64
+	}{
+		{"database prefix", harness.PostgresTable, db + "/", 0},
+		{"no prefix", "bare_state", "", 0},
+		// Keys whose LIKE would match other rows unescaped.
+		{"wildcards in prefix", "wild_state", "a_b%c/", 0},
+		{"chunks of 3 bytes", "chunked_state", db + "/", 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			storetest.Contract(t, func(t *testing.T, objects map[string][]byte) store.Store {
+				rows := map[string][]byte{}
+				for k, v := range objects {
+					rows[c.prefix+k] = v
+				}
+				if c.prefix == "a_b%c/" {
+					// Rows LIKE 'a_b%c/%' would match, unescaped.
+					rows["axb/c/.pulumi/meta.yaml"] = []byte("decoy")
+					rows["a_bXXc/.pulumi/meta.yaml"] = []byte("decoy")
+				}
+				pg.PutObjects(t, db, c.table, rows)
+				s, err := postgresstore.New(context.Background(), postgresstore.Options{
+					DSN: dsn, Table: c.table, Prefix: c.prefix, ChunkSize: c.chunk,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
+		})
+	}
+}
+
+// TestStorePostgresErrors: a missing table or database is not found, with
+// a message naming what to fix; a wrong password is access denied,
+// naming PGPASSWORD and never the password.
+func TestStorePostgresErrors(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	ctx := context.Background()
+	base := "postgres://" + pg.User + "@" + pg.HostPort
+	tests := []struct {
+		name, dsn, table string
+		sentinel         error
+		want             string
+	}{
+		{"missing table", base + "/" + pg.Database + "?sslmode=disable", "nosuch_state", store.ErrNotFound, "?table="},
+		{"missing database", base + "/nosuchdb?sslmode=disable", "", store.ErrNotFound, `database "nosuchdb" does not exist`},
+		{"no SSL on the server", base + "/" + pg.Database + "?sslmode=require", "", nil, "sslmode=disable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := postgresstore.New(ctx, postgresstore.Options{DSN: tt.dsn, Table: tt.table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.List(ctx, ".pulumi/", true, func(store.Object) error { return nil })
+			if err == nil || (tt.sentinel != nil && !errors.Is(err, tt.sentinel)) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("List = %v, want %v naming %q", err, tt.sentinel, tt.want)
+			}
+			if _, err := s.Stat(ctx, ".pulumi/meta.yaml"); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Stat = %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestStorePostgresRewrittenMidRead: a read in chunks of an object that
+// pulumi rewrites meanwhile fails, instead of splicing two versions.
+func TestStorePostgresRewrittenMidRead(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	ctx := context.Background()
+	const key = ".pulumi/stacks/demo/dev.json"
+	pg.PutObject(t, pg.Database, harness.PostgresTable, key, []byte("0123456789"))
+	s, err := postgresstore.New(ctx, postgresstore.Options{
+		DSN:   "postgres://" + pg.User + "@" + pg.HostPort + "/" + pg.Database + "?sslmode=disable",
+		Table: harness.PostgresTable, ChunkSize: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.ReadRange(ctx, key, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	first := make([]byte, 3)
+	if _, err := io.ReadFull(rc, first); err != nil || string(first) != "012" {
+		t.Fatalf("first chunk %q, %v", first, err)
+	}
+	pg.PutObject(t, pg.Database, harness.PostgresTable, key, []byte("abcdefghij"))
+	rest, err := io.ReadAll(rc)
+	if err == nil || !strings.Contains(err.Error(), "changed while it was being read") || !strings.Contains(err.Error(), key) {
+		t.Errorf("read after the rewrite = %q, %v; want an error naming the object", rest, err)
+	}
+}
