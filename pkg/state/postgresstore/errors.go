@@ -92,7 +92,7 @@ func (m pgErrors) wrap(ctx context.Context, err error) error {
 		errors.As(err, &tlsRecord) || errors.As(err, &tlsVerify) {
 		return short(nil, err, "TLS with PostgreSQL at %s failed: %v; check sslmode (and sslrootcert for verify-ca or verify-full) in the backend URL or PGSSLMODE", m.server, err)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, errQueryTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		return short(nil, nil, "PostgreSQL at %s did not answer within %s; check the host and port (PGHOST, PGPORT) and that the server is up", m.server, m.opts.QueryTimeout)
 	}
 	var ne net.Error

@@ -13,9 +13,10 @@ const (
 	// authentication), as lib/pq's connect_timeout does; it applies when
 	// neither the URL nor PGCONNECT_TIMEOUT sets one.
 	DefaultConnectTimeout = 10 * time.Second
-	// DefaultQueryTimeout bounds one query, from sending it to its last
-	// row, and every read of the connection while a query runs: what a
-	// server that accepts the connection and never answers runs into.
+	// DefaultQueryTimeout bounds one query, from taking a connection
+	// (setting one up if need be) to its last row: when it is up, the
+	// connection's socket is closed, so a server that stops answering
+	// mid-query fails the query then, whatever it does.
 	DefaultQueryTimeout = 20 * time.Second
 	// DefaultMaxAttempts is the number of attempts of one query that
 	// fails for a reason that goes away (the server starting up or
@@ -52,8 +53,8 @@ type Options struct {
 	// ConnectTimeout bounds establishing a connection when the DSN and
 	// PGCONNECT_TIMEOUT set no connect_timeout.
 	ConnectTimeout time.Duration
-	// QueryTimeout bounds each query and each read of the connection
-	// during a query.
+	// QueryTimeout bounds each attempt of a query, connection set-up
+	// included.
 	QueryTimeout time.Duration
 	// MaxAttempts bounds the attempts of one query; only errors that go
 	// away on their own are retried.

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ const maxConns = 8
 // pgStore is a store.Store over one table of a PostgreSQL database.
 type pgStore struct {
 	db     *sql.DB
+	conn   *connector
 	q      queries
 	prefix string
 	opts   Options
@@ -56,11 +58,11 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout
 	}
-	conn, err := pq.NewConnectorConfig(cfg)
+	pc, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres:// backend: %w", err)
 	}
-	conn.Dialer(&dialer{net: sqlDialer(o.ConnectTimeout), readTimeout: o.QueryTimeout})
+	conn := newConnector(pc, net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second})
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
@@ -68,6 +70,7 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 	server := serverName(cfg)
 	s := &pgStore{
 		db:     db,
+		conn:   conn,
 		q:      newQueries(o.Table),
 		prefix: o.Prefix,
 		opts:   o,
@@ -117,12 +120,10 @@ func (s *pgStore) Location(key string) string {
 // do runs one query under the store's deadlines: each attempt gets
 // QueryTimeout, and an error that may go away is retried after a short
 // backoff, up to MaxAttempts attempts in all.
-func (s *pgStore) do(ctx context.Context, query func(ctx context.Context) error) error {
+func (s *pgStore) do(ctx context.Context, query func(ctx context.Context, c *sql.Conn) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
-		err = query(qctx)
-		cancel()
+		err = s.attempt(ctx, query)
 		if err == nil || ctx.Err() != nil || attempt >= s.opts.MaxAttempts || !retryable(err) {
 			break
 		}
@@ -140,20 +141,48 @@ func (s *pgStore) do(ctx context.Context, query func(ctx context.Context) error)
 	return err
 }
 
+// attempt runs query once, on a connection of its own, within
+// QueryTimeout: when the time is up or ctx ends, the connection's socket
+// is closed, which ends the query whatever the server does.
+func (s *pgStore) attempt(ctx context.Context, query func(ctx context.Context, c *sql.Conn) error) error {
+	qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	c, err := s.db.Conn(qctx)
+	if err == nil {
+		var sock *socket
+		_ = c.Raw(func(dc any) error { sock = s.conn.socketOf(dc); return nil })
+		if sock != nil {
+			stop := context.AfterFunc(qctx, func() { sock.Close() })
+			err = query(qctx, c)
+			stop()
+		} else {
+			err = query(qctx, c)
+		}
+		c.Close()
+	}
+	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
+		return errQueryTimeout
+	}
+	return err
+}
+
+// errQueryTimeout marks a query that took more than QueryTimeout.
+var errQueryTimeout = errors.New("query timeout")
+
 // List implements store.Store with one query. The rows are collected
 // before fn sees the first, so fn holds no connection and its time counts
 // against no query deadline.
 func (s *pgStore) List(ctx context.Context, prefix string, recursive bool, fn func(store.Object) error) error {
 	full := s.prefix + prefix
 	var objs []store.Object
-	err := s.do(ctx, func(ctx context.Context) error {
+	err := s.do(ctx, func(ctx context.Context, c *sql.Conn) error {
 		objs = objs[:0]
 		var rows *sql.Rows
 		var err error
 		if recursive {
-			rows, err = s.db.QueryContext(ctx, s.q.list, escapeLike(full)+"%")
+			rows, err = c.QueryContext(ctx, s.q.list, escapeLike(full)+"%")
 		} else {
-			rows, err = s.db.QueryContext(ctx, s.q.listShallow, escapeLike(full)+"%", utf8.RuneCountInString(full)+1)
+			rows, err = c.QueryContext(ctx, s.q.listShallow, escapeLike(full)+"%", utf8.RuneCountInString(full)+1)
 		}
 		if err != nil {
 			return err
@@ -186,8 +215,8 @@ func (s *pgStore) List(ctx context.Context, prefix string, recursive bool, fn fu
 func (s *pgStore) Stat(ctx context.Context, key string) (store.Object, error) {
 	var at time.Time
 	var size sql.NullInt64
-	err := s.do(ctx, func(ctx context.Context) error {
-		return s.db.QueryRowContext(ctx, s.q.stat, s.prefix+key).Scan(&at, &size)
+	err := s.do(ctx, func(ctx context.Context, c *sql.Conn) error {
+		return c.QueryRowContext(ctx, s.q.stat, s.prefix+key).Scan(&at, &size)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Object{}, fmt.Errorf("looking up %s: %w", s.Location(key), store.ErrNotFound)

@@ -80,11 +80,11 @@ func (r *rowReader) fetch() error {
 		size sql.NullInt64
 		text []byte
 	)
-	err := r.s.do(r.ctx, func(ctx context.Context) error {
+	err := r.s.do(r.ctx, func(ctx context.Context, c *sql.Conn) error {
 		if !r.fetched {
-			return r.s.db.QueryRowContext(ctx, r.s.q.read, r.s.prefix+r.key, from/3*4+1, chars).Scan(&at, &size, &text)
+			return c.QueryRowContext(ctx, r.s.q.read, r.s.prefix+r.key, from/3*4+1, chars).Scan(&at, &size, &text)
 		}
-		return r.s.db.QueryRowContext(ctx, r.s.q.readMore, r.s.prefix+r.key, from/3*4+1, chars, r.at).Scan(&at, &size, &text)
+		return c.QueryRowContext(ctx, r.s.q.readMore, r.s.prefix+r.key, from/3*4+1, chars, r.at).Scan(&at, &size, &text)
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows) && r.fetched:
