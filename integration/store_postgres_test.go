@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stacksync/stacksync/integration/harness"
 	"github.com/stacksync/stacksync/pkg/state/postgresstore"
@@ -115,5 +117,47 @@ func TestStorePostgresRewrittenMidRead(t *testing.T) {
 	rest, err := io.ReadAll(rc)
 	if err == nil || !strings.Contains(err.Error(), "changed while it was being read") || !strings.Contains(err.Error(), key) {
 		t.Errorf("read after the rewrite = %q, %v; want an error naming the object", rest, err)
+	}
+}
+
+// TestStorePostgresHungServer: a server that accepts connections and
+// never answers fails a call after QueryTimeout, and a caller's
+// cancellation ends the call at once, with the context's error.
+func TestStorePostgresHungServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	s, err := postgresstore.New(context.Background(), postgresstore.Options{
+		DSN:          "postgres://u:s3cret@" + ln.Addr().String() + "/db?sslmode=disable",
+		QueryTimeout: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = s.Stat(context.Background(), ".pulumi/meta.yaml")
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "did not answer within 500ms") || took > 2*time.Second {
+		t.Errorf("Stat on a hung server = %v after %v, want \"did not answer within 500ms\" within 2s", err, took)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Stat error %q matches context.DeadlineExceeded or shows the password", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	err = s.List(ctx, ".pulumi/", true, func(store.Object) error { return nil })
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+		t.Errorf("List with a 200ms context on a hung server = %v after %v, want context.DeadlineExceeded at once", err, took)
 	}
 }
