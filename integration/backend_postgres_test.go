@@ -54,6 +54,7 @@ func TestBackendPostgres(t *testing.T) {
 	// restored checks stacksync's report and the files, and that pulumi
 	// decrypts the secrets with no passphrase (kms) or the original one.
 	restored := func(t *testing.T, out string, kmsLost, passLost []byte) {
+		t.Helper()
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		for _, want := range []string{
 			"kms: updated Pulumi.kms.yaml (awskms " + settingsProvider(kmsGood).keyID() + ")",
@@ -73,12 +74,14 @@ func TestBackendPostgres(t *testing.T) {
 	}
 
 	t.Run("restore by --backend", func(t *testing.T) {
+		recordPostgresCells(t, "awskms alias", "passphrase")
 		kmsLost, passLost := lose(t)
 		out := mustStacksync(t, bin, stacksyncEnv(t), "restore", "-C", dir, "--backend", url, "kms", "pass")
 		restored(t, out, kmsLost, passLost)
 	})
 
 	t.Run("restore by pulumi login", func(t *testing.T) {
+		recordPostgresCells(t, "awskms alias", "passphrase")
 		kmsLost, passLost := lose(t)
 		// pulumi login wrote the URL to credentials.json in its home.
 		out := mustStacksync(t, bin, stacksyncEnv(t, "PULUMI_HOME="+p.Home), "restore", "-C", dir, "kms", "pass")
@@ -122,6 +125,7 @@ func TestBackendPostgres(t *testing.T) {
 	}
 	for _, f := range forms {
 		t.Run(f.name, func(t *testing.T) {
+			recordPostgresCells(t, "passphrase")
 			fdir := harness.NewYAMLProject(t, scenarioProject, "")
 			fp := harness.NewPulumi(t, harness.PulumiVersion)
 			for _, kv := range f.env {
@@ -142,5 +146,13 @@ func TestBackendPostgres(t *testing.T) {
 			assertRestoredFile(t, settingsPath(fdir, "dev"), good, lost)
 			assertSecretsWork(t, fp, fdir, "dev", p1, "x")
 		})
+	}
+}
+
+// recordPostgresCells records the compatibility matrix's cells of t, one
+// per provider, on the postgres backend.
+func recordPostgresCells(t *testing.T, providers ...string) {
+	for _, p := range providers {
+		harness.RecordCell(t, harness.Cell{Pulumi: harness.PulumiVersion, Provider: p, Compression: "none", Layout: "project", Backend: "postgres"})
 	}
 }
