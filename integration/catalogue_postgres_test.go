@@ -148,5 +148,35 @@ func catRowsPostgres(w *catWorld) []catRow {
 		args:  catRestoreS3(catPGURL("app:"+catPGPassword, "$PGHANG", db, "&connect_timeout=1"), "staging"),
 		code:  1, want: "PostgreSQL at $PGHANG did not answer", within: 5 * time.Second,
 		check: noSecret,
+	}, {
+		// Rows whose decoded data is hostile: read a chunk at a time, and
+		// decoded only as far as the checkpoint cap, in bounded memory.
+		name: "pg-zstd-bomb-restore", backend: "PostgreSQL",
+		setup: func(t *testing.T, c *catCase) {
+			w.pg.put(t, "bomb_state", catKey("bomb", ".zst"), w.zbomb)
+			catSettings("bomb", "config:\n  demo:x: \"1\"\n")(t, c)
+		},
+		args: catRestoreS3(catPGURL("postgres", "$PG", db, "&table=bomb_state"), "bomb"),
+		code: 1, want: "#" + db + "/" + catKey("bomb", ".zst") + ": checkpoint too large", maxRSS: catBoundedRSS,
+	}, {
+		name: "pg-100MB-token-restore", backend: "PostgreSQL",
+		setup: func(t *testing.T, c *catCase) {
+			big, err := os.ReadFile(w.bigToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.pg.put(t, "big_state", catKey("big", ""), big)
+			catSettings("big", "config:\n  demo:x: \"1\"\n")(t, c)
+		},
+		args: catRestoreS3(catPGURL("postgres", "$PG", db, "&table=big_state"), "big"),
+		code: 0, want: "big: updated Pulumi.big.yaml (awskms alias/pulumi_backend_software)", maxRSS: catBoundedRSS,
 	}}
+}
+
+// put stores key (with the database's prefix) and .pulumi/meta.yaml in
+// table, as pulumi writes them.
+func (p *catPostgres) put(t *testing.T, table, key string, data []byte) {
+	t.Helper()
+	db := p.pg.Database
+	p.pg.PutObjects(t, db, table, map[string][]byte{db + "/.pulumi/meta.yaml": []byte("version: 1\n"), db + "/" + key: data})
 }

@@ -2,9 +2,11 @@ package postgresstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
@@ -131,10 +133,12 @@ type socket struct {
 	net.Conn
 	once   sync.Once
 	forget func()
+	closed atomic.Bool
 }
 
 // Close implements net.Conn.
 func (s *socket) Close() error {
+	s.closed.Store(true)
 	err := s.Conn.Close()
 	s.once.Do(func() {
 		if s.forget != nil {
@@ -142,4 +146,13 @@ func (s *socket) Close() error {
 		}
 	})
 	return err
+}
+
+// release gives c back to the pool, unless its socket was closed under
+// it: then lib/pq may not know yet, and the pool must drop it.
+func release(c *sql.Conn, sock *socket) {
+	if sock != nil && sock.closed.Load() {
+		_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	c.Close()
 }

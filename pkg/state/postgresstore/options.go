@@ -22,12 +22,11 @@ const (
 	// fails for a reason that goes away (the server starting up or
 	// shutting down, too many connections, a broken connection).
 	DefaultMaxAttempts = 3
-	// DefaultChunkSize is the number of object bytes one query reads:
-	// an object up to this size, every real checkpoint of a few
-	// megabytes, is read with one query, and a larger one a chunk at a
-	// time, so a read holds at most about twice this in memory (the
-	// base64 text and its decoded bytes) whatever the row's size.
-	DefaultChunkSize = 4 << 20
+	// DefaultChunkSize is the number of object bytes one row of a read
+	// carries. A read is one query however many rows it takes, and holds
+	// one row at a time: about 2.5 times this in memory (the base64 text
+	// and its decoded bytes), whatever the object's size.
+	DefaultChunkSize = 1 << 20
 )
 
 // Options configure a store: the connection, table and key prefix a
@@ -59,8 +58,8 @@ type Options struct {
 	// MaxAttempts bounds the attempts of one query; only errors that go
 	// away on their own are retried.
 	MaxAttempts int
-	// ChunkSize is the number of object bytes one query of a read
-	// fetches.
+	// ChunkSize is the number of object bytes one row of a read
+	// carries.
 	ChunkSize int64
 }
 

@@ -127,12 +127,8 @@ func (s *pgStore) do(ctx context.Context, query func(ctx context.Context, c *sql
 		if err == nil || ctx.Err() != nil || attempt >= s.opts.MaxAttempts || !retryable(err) {
 			break
 		}
-		t := time.NewTimer(100 * time.Millisecond << (attempt - 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, attempt); err != nil {
+			return err
 		}
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -158,7 +154,7 @@ func (s *pgStore) attempt(ctx context.Context, query func(ctx context.Context, c
 		} else {
 			err = query(qctx, c)
 		}
-		c.Close()
+		release(c, sock)
 	}
 	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
 		return errQueryTimeout

@@ -7,112 +7,155 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
-// errChanged marks an object rewritten between two chunks of one read.
-var errChanged = errors.New("the object changed while it was being read; try again")
-
-// ReadRange implements store.Store. The base64 text of an object is cut
-// on the server (substr), so only the range asked for crosses the
-// network, decoded a chunk of ChunkSize bytes at a time: an object up to
-// that size, or any range of it, is one query, and a read holds at most
-// one chunk, however large the row. The query of a later chunk asks for
-// the row as first read (the same updated_at), so an object rewritten
-// meanwhile fails the read instead of splicing two versions.
+// ReadRange implements store.Store with one query. The object's base64
+// text is cut on the server, so only the range asked for crosses the
+// network, and comes as rows of ChunkSize object bytes each, decoded one
+// at a time as the reader is read: a read holds at most one chunk,
+// however large the row, and a reader closed early (a checkpoint past
+// the decoding cap) ends the transfer. Being one statement, a read sees
+// one version of the object even if pulumi rewrites it meanwhile.
+//
+// The query's connection is the reader's until it is closed. Its socket
+// is closed when ctx ends, and when a row is awaited for QueryTimeout.
 func (s *pgStore) ReadRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}
-	r := &rowReader{ctx: ctx, s: s, key: key, pos: max(off, 0), end: -1}
-	if n > 0 {
-		r.end = r.pos + n
+	off = max(off, 0)
+	if off > math.MaxInt32 {
+		return io.NopCloser(strings.NewReader("")), nil // past any json value
 	}
-	if err := r.fetch(); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("reading %s: %w", s.Location(key), store.ErrNotFound)
+	r := &rowReader{s: s, ctx: ctx, key: key, skip: off % 3, left: -1}
+	chars := int64(math.MaxInt32)
+	if n > 0 {
+		r.left = n
+		chars = min((off%3+n+2)/3*4, chars)
+	}
+	chunk := s.opts.ChunkSize / 3 * 4
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = r.start(off/3*4+1, chunk, chars)
+		if err == nil || ctx.Err() != nil || attempt >= s.opts.MaxAttempts || !retryable(err) {
+			break
 		}
-		return nil, fmt.Errorf("reading %s: %w", s.Location(key), err)
+		if err := sleep(ctx, attempt); err != nil {
+			break
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("reading %s: %w", s.Location(key), store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.Location(key), r.mapErr(err))
 	}
 	return r, nil
 }
 
-// rowReader reads the object of one row from pos to end, a chunk at a
-// time.
+// rowReader reads the rows of one read query.
 type rowReader struct {
-	ctx context.Context
 	s   *pgStore
+	ctx context.Context
 	key string
 
-	pos     int64 // object offset of the next byte to fetch
-	end     int64 // object offset to stop at; -1: the object's end
-	fetched bool  // the first chunk was fetched: at and size are known
-	at      time.Time
-	size    int64
-	buf     []byte // fetched bytes not yet read
-	err     error
+	conn     *sql.Conn
+	rows     *sql.Rows
+	release  func() // stops the socket's closers
+	sock     *socket
+	idle     *time.Timer
+	timedOut atomic.Bool
+
+	skip int64  // bytes of the next chunk before the range
+	left int64  // bytes of the range still to deliver; -1: to the end
+	buf  []byte // decoded bytes not yet read
+	dec  []byte // the decoding buffer
+	done bool   // no more rows
+	err  error
 }
 
-// limit is the offset reading stops at.
-func (r *rowReader) limit() int64 {
-	if r.end >= 0 && r.end < r.size {
-		return r.end
-	}
-	return r.size
-}
-
-// fetch reads the next chunk into buf.
-func (r *rowReader) fetch() error {
-	from := r.pos / 3 * 3 // whole base64 quanta
-	to := r.pos + r.s.opts.ChunkSize
-	if r.end >= 0 && r.end < to {
-		to = r.end
-	}
-	if r.fetched && r.size < to {
-		to = r.size
-	}
-	chars := (to - from + 2) / 3 * 4
-	var (
-		at   time.Time
-		size sql.NullInt64
-		text []byte
-	)
-	err := r.s.do(r.ctx, func(ctx context.Context, c *sql.Conn) error {
-		if !r.fetched {
-			return c.QueryRowContext(ctx, r.s.q.read, r.s.prefix+r.key, from/3*4+1, chars).Scan(&at, &size, &text)
-		}
-		return c.QueryRowContext(ctx, r.s.q.readMore, r.s.prefix+r.key, from/3*4+1, chars, r.at).Scan(&at, &size, &text)
-	})
-	switch {
-	case errors.Is(err, sql.ErrNoRows) && r.fetched:
-		return errChanged
-	case err != nil:
-		return err
-	case !size.Valid:
-		return errNoData
-	case r.fetched && size.Int64 != r.size:
-		return errChanged
-	}
-	r.at, r.size, r.fetched = at, size.Int64, true
-	data := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	m, err := base64.StdEncoding.Decode(data, text)
+// start sends the query and reads its first row.
+func (r *rowReader) start(first, chunk, chars int64) error {
+	sctx, cancel := context.WithTimeout(r.ctx, r.s.opts.QueryTimeout)
+	c, err := r.s.db.Conn(sctx) // sets a connection up, if need be, within sctx
+	expired := sctx.Err() != nil
+	cancel()
 	if err != nil {
-		return fmt.Errorf("the row's data is not base64 text: %w", err)
+		if r.ctx.Err() == nil && expired {
+			return errQueryTimeout
+		}
+		return err
 	}
-	data = data[:m]
-	skip := r.pos - from
-	stop := min(to, r.limit()) - from
-	if skip >= int64(len(data)) || stop <= skip {
-		r.buf = nil
-		r.pos = max(r.pos, min(to, r.limit()))
-		return nil
+	r.conn = c
+	_ = c.Raw(func(dc any) error { r.sock = r.s.conn.socketOf(dc); return nil })
+	if r.sock != nil {
+		sock := r.sock
+		stop := context.AfterFunc(r.ctx, func() { sock.Close() })
+		r.idle = time.AfterFunc(r.s.opts.QueryTimeout, func() { r.timedOut.Store(true); sock.Close() })
+		r.release = func() { stop(); r.idle.Stop() }
 	}
-	stop = min(stop, int64(len(data)))
-	r.buf = data[skip:stop]
-	r.pos = from + stop
+	r.rows, err = c.QueryContext(r.ctx, r.s.q.read, r.s.prefix+r.key, first, chunk, chars)
+	if err == nil {
+		err = r.next()
+		if err == io.EOF {
+			// No row, the query complete: the key is missing.
+			r.close(false)
+			return sql.ErrNoRows
+		}
+	}
+	if err != nil {
+		r.close(true)
+		return err
+	}
+	return nil
+}
+
+// next reads the next row into buf, io.EOF after the last.
+func (r *rowReader) next() error {
+	// The idle timer runs only while the server is waited on, not while
+	// the caller takes its time between two reads.
+	if r.idle != nil {
+		r.idle.Reset(r.s.opts.QueryTimeout)
+	}
+	more := r.rows.Next()
+	if r.idle != nil {
+		r.idle.Stop()
+	}
+	if !more {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return io.EOF
+	}
+	var size sql.NullInt64
+	var text sql.RawBytes
+	if err := r.rows.Scan(&size, &text); err != nil {
+		return err
+	}
+	if !size.Valid {
+		return errNoData
+	}
+	if cap(r.dec) < base64.StdEncoding.DecodedLen(len(text)) {
+		r.dec = make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	}
+	m, err := base64.StdEncoding.Decode(r.dec[:cap(r.dec)], text)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotBase64, err)
+	}
+	data := r.dec[:m]
+	k := min(r.skip, int64(len(data)))
+	data, r.skip = data[k:], r.skip-k
+	if r.left >= 0 {
+		data = data[:min(int64(len(data)), r.left)]
+		r.left -= int64(len(data))
+	}
+	r.buf = data
 	return nil
 }
 
@@ -122,11 +165,23 @@ func (r *rowReader) Read(p []byte) (int, error) {
 		if r.err != nil {
 			return 0, r.err
 		}
-		if r.pos >= r.limit() {
+		if r.left == 0 && !r.done {
+			// The query sent no more than the range: what is left is
+			// its completion, which the connection must read before
+			// it is reused.
+			r.done = true
+			r.close(false)
+		}
+		if r.done {
 			return 0, io.EOF
 		}
-		if err := r.fetch(); err != nil {
-			r.err = fmt.Errorf("reading %s: %w", r.s.Location(r.key), err)
+		switch err := r.next(); {
+		case err == io.EOF:
+			r.done = true
+			r.close(false)
+		case err != nil:
+			r.err = fmt.Errorf("reading %s: %w", r.s.Location(r.key), r.mapErr(err))
+			r.close(true)
 			return 0, r.err
 		}
 	}
@@ -135,8 +190,58 @@ func (r *rowReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close implements io.Closer; the reader holds no connection.
+// mapErr maps an error of the read's query.
+func (r *rowReader) mapErr(err error) error {
+	if r.ctx.Err() == nil && r.timedOut.Load() {
+		err = errQueryTimeout
+	}
+	if errors.Is(err, errNoData) || errors.Is(err, errNotBase64) || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return r.s.errs.wrap(r.ctx, err)
+}
+
+// close ends the query and gives the connection back; abort closes its
+// socket first, so that rows not yet sent are not transferred to be
+// dropped (the pool then discards the connection).
+func (r *rowReader) close(abort bool) {
+	if r.conn == nil {
+		return
+	}
+	if abort && r.sock != nil {
+		r.sock.Close()
+	}
+	if r.rows != nil {
+		r.rows.Close()
+	}
+	if r.release != nil {
+		r.release()
+	}
+	release(r.conn, r.sock)
+	r.conn, r.rows = nil, nil
+}
+
+// Close implements io.Closer.
 func (r *rowReader) Close() error {
-	r.buf, r.err = nil, errors.New("read after Close")
+	r.close(!r.done && r.left != 0)
+	r.buf, r.done = nil, true
+	if r.err == nil {
+		r.err = errors.New("read after Close")
+	}
 	return nil
+}
+
+// errNotBase64 marks a row whose data is not base64 text.
+var errNotBase64 = errors.New("the row's data is not base64 text")
+
+// sleep waits before retry attempt+1, or until ctx ends.
+func sleep(ctx context.Context, attempt int) error {
+	t := time.NewTimer(100 * time.Millisecond << (attempt - 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

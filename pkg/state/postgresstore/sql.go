@@ -23,36 +23,51 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// sizeOf is the SQL for the size of the object whose base64 text is d:
-// three bytes per four characters, less one per "=" of padding. The server
-// computes it, so a listing or a stat never transfers an object's data.
-// (pulumi's own driver leaves the padding in: it reports "gz" as 3 bytes.)
-const sizeOf = `octet_length(d) / 4 * 3 - (octet_length(d) - octet_length(rtrim(d, '=')))`
+// sizeOf is the SQL for the size of the object whose base64 text is the
+// bytea b: three bytes per four characters, less one per "=" of padding.
+// The server computes it, so a listing or a stat never transfers an
+// object's data. (pulumi's own driver leaves the padding in: it reports
+// "gz" as 3 bytes.) The text is handled as bytea, where a length, a byte
+// or a substring costs the same at any offset: on text, a database whose
+// encoding is UTF8 walks the characters from the start.
+const sizeOf = `octet_length(b) / 4 * 3 - CASE WHEN octet_length(b) > 0 AND get_byte(b, octet_length(b) - 1) = 61 ` +
+	`THEN CASE WHEN octet_length(b) > 1 AND get_byte(b, octet_length(b) - 2) = 61 THEN 2 ELSE 1 END ELSE 0 END`
 
 // queries are the store's SQL for one table: SELECT statements only, each
 // with its key or prefix as a parameter. The table's rows are pulumi's:
 // (key text primary key, data json {"data": "<base64>"}, updated_at).
 type queries struct {
-	list, listShallow, stat, read, readMore string
+	list, listShallow, stat, read string
 }
 
 // newQueries returns the queries for table, which validTable accepts.
 func newQueries(table string) queries {
-	rows := `(SELECT key, updated_at, data->>'data' AS d FROM ` + table + `) AS r`
+	// rows are the rows that match where, each with its base64 text as
+	// the bytea b, extracted from the JSON once (OFFSET 0 keeps the
+	// planner from inlining it into each expression that uses it).
+	rows := func(where string) string {
+		return `(SELECT key, updated_at, convert_to(data->>'data', 'UTF8') AS b FROM ` + table +
+			` WHERE ` + where + ` OFFSET 0) AS r`
+	}
 	// LIKE with a constant prefix can use pulumi's text_pattern_ops
 	// index; the keys come back in byte order, as S3 lists them, whatever
 	// the database's collation.
-	list := `SELECT key, updated_at, ` + sizeOf + ` FROM ` + rows + ` WHERE key LIKE $1`
+	list := `SELECT key, updated_at, ` + sizeOf + ` FROM `
 	order := ` ORDER BY key COLLATE "C"`
+	// avail is the number of base64 characters to read from the $2nd
+	// (from 1), at most $4.
+	const avail = `least(octet_length(b) - $2 + 1, $4)`
 	return queries{
-		list: list + order,
+		list: list + rows(`key LIKE $1`) + order,
 		// Only the keys with no "/" after the prefix ($2 is its length in
 		// characters plus one).
-		listShallow: list + ` AND strpos(substr(key, $2), '/') = 0` + order,
-		stat:        `SELECT updated_at, ` + sizeOf + ` FROM ` + rows + ` WHERE key = $1`,
-		// $2 and $3: the first base64 character (from 1) and how many.
-		read: `SELECT updated_at, ` + sizeOf + `, substr(d, $2, $3) FROM ` + rows + ` WHERE key = $1`,
-		// The same, of the row as first read: $4 is its updated_at.
-		readMore: `SELECT updated_at, ` + sizeOf + `, substr(d, $2, $3) FROM ` + rows + ` WHERE key = $1 AND updated_at = $4`,
+		listShallow: list + rows(`key LIKE $1 AND strpos(substr(key, $2), '/') = 0`) + order,
+		stat:        `SELECT updated_at, ` + sizeOf + ` FROM ` + rows(`key = $1`),
+		// A read is one statement, so it reads one version of the row
+		// (one snapshot), in rows of at most $3 characters each; the
+		// object's size comes with every row, and a range past the end
+		// is one row with no data.
+		read: `SELECT ` + sizeOf + `, convert_from(substring(b FROM $2 + g * $3 FOR least($3, ` + avail + ` - g * $3)), 'UTF8') FROM ` +
+			rows(`key = $1`) + ` LEFT JOIN LATERAL generate_series(0, (` + avail + ` - 1) / $3) AS g ON ` + avail + ` > 0 ORDER BY g`,
 	}
 }
