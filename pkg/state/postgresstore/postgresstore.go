@@ -21,9 +21,10 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
-// maxConns bounds the connections one store opens: enough for the
-// concurrent reads of an audit, far below a server's max_connections.
-const maxConns = 8
+// maxConns bounds the connections one store opens, each read holding
+// one until it is closed: enough for the concurrent reads of an audit
+// (-j 16), far below a server's max_connections (100 by default).
+const maxConns = 16
 
 // pgStore is a store.Store over one table of a PostgreSQL database.
 type pgStore struct {
@@ -77,7 +78,10 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 		errs:   pgErrors{server: server, user: cfg.User, database: cfg.Database, table: o.Table, opts: o},
 		base:   location(cfg.User, server, cfg.Database, o.Table),
 	}
-	return s, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // serverName is "host:port" of cfg, or the socket directory and port.
