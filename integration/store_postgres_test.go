@@ -5,6 +5,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +132,7 @@ func TestStorePostgresRewrittenMidRead(t *testing.T) {
 }
 
 // TestStorePostgresHungServer: a server that accepts connections and
-// never answers fails a call after QueryTimeout, and a caller's
+// never answers fails a call after ConnectTimeout, and a caller's
 // cancellation ends the call at once, with the context's error.
 func TestStorePostgresHungServer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,16 +150,16 @@ func TestStorePostgresHungServer(t *testing.T) {
 		}
 	}()
 	s, err := postgresstore.New(context.Background(), postgresstore.Options{
-		DSN:          "postgres://u:s3cret@" + ln.Addr().String() + "/db?sslmode=disable",
-		QueryTimeout: 500 * time.Millisecond,
+		DSN:            "postgres://u:s3cret@" + ln.Addr().String() + "/db?sslmode=disable",
+		ConnectTimeout: 500 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	_, err = s.Stat(context.Background(), ".pulumi/meta.yaml")
-	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "did not answer within 500ms") || took > 2*time.Second {
-		t.Errorf("Stat on a hung server = %v after %v, want \"did not answer within 500ms\" within 2s", err, took)
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "did not answer within 500ms (connect_timeout)") || took > 2*time.Second {
+		t.Errorf("Stat on a hung server = %v after %v, want \"did not answer within 500ms (connect_timeout)\" within 2s", err, took)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Stat error %q matches context.DeadlineExceeded or shows the password", err)
@@ -166,5 +170,54 @@ func TestStorePostgresHungServer(t *testing.T) {
 	err = s.List(ctx, ".pulumi/", true, func(store.Object) error { return nil })
 	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
 		t.Errorf("List with a 200ms context on a hung server = %v after %v, want context.DeadlineExceeded at once", err, took)
+	}
+}
+
+// TestStorePostgresQueryTimeout: a query the server holds up (a table
+// locked by another session) fails after QueryTimeout, and the store's
+// next query, the lock gone, succeeds on a fresh connection.
+func TestStorePostgresQueryTimeout(t *testing.T) {
+	pg := harness.StartPostgres(t)
+	const key = ".pulumi/meta.yaml"
+	pg.PutObject(t, pg.Database, harness.PostgresTable, key, []byte("version: 1\n"))
+	locker := exec.Command(filepath.Join(pg.BinDir, "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(pg.Port), "-U", pg.User, "-d", pg.Database)
+	locker.Env = []string{"PATH=" + os.Getenv("PATH")}
+	stdin, err := locker.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := locker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(stdin, "BEGIN; LOCK TABLE "+harness.PostgresTable+" IN ACCESS EXCLUSIVE MODE;\n"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgresstore.New(context.Background(), postgresstore.Options{
+		DSN:          "postgres://" + pg.User + "@" + pg.HostPort + "/" + pg.Database + "?sslmode=disable",
+		QueryTimeout: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the lock taken
+	start := time.Now()
+	rc, err := s.ReadRange(context.Background(), key, 0, -1)
+	if rc != nil {
+		rc.Close()
+	}
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "did not answer within 500ms") || took > 2*time.Second {
+		t.Errorf("ReadRange of a locked table = %v after %v, want \"did not answer within 500ms\" within 2s", err, took)
+	}
+	start = time.Now()
+	_, err = s.Stat(context.Background(), key)
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "did not answer within 500ms") || took > 2*time.Second {
+		t.Errorf("Stat of a locked table = %v after %v, want \"did not answer within 500ms\" within 2s", err, took)
+	}
+	stdin.Close() // psql ends, and its transaction with it
+	if err := locker.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(context.Background(), key); err != nil {
+		t.Errorf("Stat once the lock is gone: %v", err)
 	}
 }

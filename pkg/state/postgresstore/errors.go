@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -25,7 +26,10 @@ type pgErrors struct {
 	user     string
 	database string
 	table    string
-	opts     Options
+	// connectTimeout is lib/pq's connect_timeout, which bounds setting a
+	// connection up.
+	connectTimeout time.Duration
+	opts           Options
 }
 
 // pgError is a short message for an error. It unwraps to a sentinel (if
@@ -97,7 +101,8 @@ func (m pgErrors) wrap(ctx context.Context, err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return short(nil, nil, "PostgreSQL at %s did not answer in time; check the host and port (PGHOST, PGPORT) and that the server is up", m.server)
+		// The only deadline lib/pq sets: that of the connection's set-up.
+		return short(nil, nil, "PostgreSQL at %s did not answer within %s (connect_timeout); check the host and port (PGHOST, PGPORT) and that the server is up", m.server, m.connectTimeout)
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {

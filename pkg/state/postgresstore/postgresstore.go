@@ -75,7 +75,7 @@ func New(ctx context.Context, o Options) (store.Store, error) {
 		q:      newQueries(o.Table),
 		prefix: o.Prefix,
 		opts:   o,
-		errs:   pgErrors{server: server, user: cfg.User, database: cfg.Database, table: o.Table, opts: o},
+		errs:   pgErrors{server: server, user: cfg.User, database: cfg.Database, table: o.Table, connectTimeout: cfg.ConnectTimeout, opts: o},
 		base:   location(cfg.User, server, cfg.Database, o.Table),
 	}
 	if err := ctx.Err(); err != nil {
@@ -143,23 +143,26 @@ func (s *pgStore) do(ctx context.Context, query func(ctx context.Context, c *sql
 
 // attempt runs query once, on a connection of its own, within
 // QueryTimeout: when the time is up or ctx ends, the connection's socket
-// is closed, which ends the query whatever the server does.
+// is closed, which ends the query whatever the server does. Waiting for a
+// connection is not counted: the pool's queue is no fault of the server's,
+// and setting one up is bounded by connect_timeout.
 func (s *pgStore) attempt(ctx context.Context, query func(ctx context.Context, c *sql.Conn) error) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
 	qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
-	c, err := s.db.Conn(qctx)
-	if err == nil {
-		var sock *socket
-		_ = c.Raw(func(dc any) error { sock = s.conn.socketOf(dc); return nil })
-		if sock != nil {
-			stop := context.AfterFunc(qctx, func() { sock.Close() })
-			err = query(qctx, c)
-			stop()
-		} else {
-			err = query(qctx, c)
-		}
-		release(c, sock)
+	var sock *socket
+	_ = c.Raw(func(dc any) error { sock = s.conn.socketOf(dc); return nil })
+	if sock != nil {
+		stop := context.AfterFunc(qctx, func() { sock.Close() })
+		err = query(qctx, c)
+		stop()
+	} else {
+		err = query(qctx, c)
 	}
+	release(c, sock)
 	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
 		return errQueryTimeout
 	}

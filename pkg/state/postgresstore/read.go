@@ -82,14 +82,8 @@ type rowReader struct {
 
 // start sends the query and reads its first row.
 func (r *rowReader) start(first, chunk, chars int64) error {
-	sctx, cancel := context.WithTimeout(r.ctx, r.s.opts.QueryTimeout)
-	c, err := r.s.db.Conn(sctx) // sets a connection up, if need be, within sctx
-	expired := sctx.Err() != nil
-	cancel()
+	c, err := r.s.db.Conn(r.ctx) // as in pgStore.attempt
 	if err != nil {
-		if r.ctx.Err() == nil && expired {
-			return errQueryTimeout
-		}
 		return err
 	}
 	r.conn = c
