@@ -1,19 +1,57 @@
 package postgresstore
 
 import (
-	"regexp"
 	"strings"
 )
 
-// tableName matches the table names the store accepts: one to three
-// dot-separated parts (table, schema.table, database.schema.table), each
-// a plain identifier or a double-quoted one with no quote inside. Such a
-// name is safe to paste into SQL as it is, and then resolves exactly as
-// in pulumi's queries, which paste table= as it is too.
-var tableName = regexp.MustCompile(`^(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"\x00]+")(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"\x00]+")){0,2}$`)
+// validTable reports whether t is a table name the store accepts: one to
+// three dot-separated parts (table, schema.table, database.schema.table),
+// each a plain identifier or a double-quoted one with no quote or NUL
+// inside. Such a name is safe to paste into SQL as it is, and then
+// resolves exactly as in pulumi's queries, which paste table= as it is
+// too. (A hand-written scan: a regexp would be compiled at every start.)
+func validTable(t string) bool {
+	for part := 1; ; part++ {
+		if t == "" {
+			return false
+		}
+		if t[0] == '"' {
+			end := strings.IndexByte(t[1:], '"')
+			if end < 1 || strings.IndexByte(t[1:1+end], 0) >= 0 {
+				return false // unterminated, empty, or with a NUL
+			}
+			t = t[end+2:]
+		} else {
+			i := 0
+			for i < len(t) && identByte(t[i], i == 0) {
+				i++
+			}
+			if i == 0 {
+				return false
+			}
+			t = t[i:]
+		}
+		switch {
+		case t == "":
+			return true
+		case t[0] != '.' || part == 3:
+			return false
+		}
+		t = t[1:]
+	}
+}
 
-// validTable reports whether t is a table name the store accepts.
-func validTable(t string) bool { return tableName.MatchString(t) }
+// identByte reports whether c may be in a plain identifier: an ASCII
+// letter or "_", then also a digit or "$".
+func identByte(c byte, first bool) bool {
+	switch {
+	case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		return true
+	case first:
+		return false
+	}
+	return '0' <= c && c <= '9' || c == '$'
+}
 
 // escapeLike escapes s for a LIKE pattern with the default escape
 // character: "\", "%" and "_" match themselves. pulumi's own listing

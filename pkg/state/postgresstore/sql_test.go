@@ -21,12 +21,12 @@ func TestEscapeLike(t *testing.T) {
 }
 
 func TestValidTable(t *testing.T) {
-	for _, ok := range []string{"pulumi_state", "team_state2", "public.pulumi_state", `"Pulumi State"`, `db.public."t"`, "t$1"} {
+	for _, ok := range []string{"pulumi_state", "team_state2", "public.pulumi_state", `"Pulumi State"`, `db.public."t"`, "t$1", `"a.b".t`, "T_1"} {
 		if !validTable(ok) {
 			t.Errorf("validTable(%q) = false, want true", ok)
 		}
 	}
-	for _, bad := range []string{"", "1t", "t; DROP TABLE x", `"a""b"`, "a.b.c.d", "t--", "(SELECT 1)", `"`, "t.", " t"} {
+	for _, bad := range []string{"", "1t", "t; DROP TABLE x", `"a""b"`, "a.b.c.d", "t--", "(SELECT 1)", `"`, "t.", " t", `""`, ".t", "$t", "t\x00", `"a` + "\x00" + `b"`, "é"} {
 		if validTable(bad) {
 			t.Errorf("validTable(%q) = true, want false", bad)
 		}
