@@ -101,6 +101,7 @@ type catWorld struct {
 	bigToken string // path of a plain checkpoint with a 100 MB string token
 	bigYAML  string // path of a 50 MB settings file
 	gs       *catGS // the gs:// rows' servers
+	pg       *catPostgres
 }
 
 // catCase is one row's scratch space.
@@ -113,7 +114,7 @@ type catCase struct {
 
 // expand replaces the tokens of env and args.
 func (c *catCase) expand(s string) string {
-	s = strings.NewReplacer(append(c.w.gs.tokens(),
+	s = strings.NewReplacer(append(append(c.w.gs.tokens(), c.w.pg.tokens()...),
 		"$DIR", c.dir,
 		"$BDIR", c.bdir,
 		"$ROOT", c.root,
@@ -129,7 +130,7 @@ func (c *catCase) expand(s string) string {
 // unexpand turns the paths and addresses of a message back into tokens, so
 // that docs/reliability.md is the same from run to run.
 func (c *catCase) unexpand(s string) string {
-	gs := c.w.gs.tokens()
+	gs := append(c.w.gs.tokens(), c.w.pg.tokens()...)
 	for i := 0; i < len(gs); i += 2 {
 		gs[i], gs[i+1] = gs[i+1], gs[i]
 	}
@@ -325,6 +326,7 @@ func newCatWorld(t *testing.T) *catWorld {
 	ln.Close()
 	w.gs = startCatGS(t)
 	w.az = startCatAzure(t, main)
+	w.pg = startCatPostgres(t)
 	return w
 }
 
@@ -1326,7 +1328,7 @@ type catDoc struct {
 // docs/reliability.md.
 func TestCatalogue(t *testing.T) {
 	w := newCatWorld(t)
-	rows := append(append(catRows(w), gsCatRows(w)...), catAzblobRows()...)
+	rows := append(append(append(catRows(w), gsCatRows(w)...), catAzblobRows()...), catRowsPostgres(w)...)
 	seen := map[string]bool{}
 	for _, r := range rows {
 		if seen[r.name] {
@@ -1462,6 +1464,7 @@ func renderReliability(docs []catDoc) string {
 	sb.WriteString("one that injects the fault the row's backend names, and\n")
 	sb.WriteString("`$GS` is fake-gcs-server, `$GSDENY` and `$GSHANG` proxies in front of it, `$GS429` a server answering 429,\n")
 	sb.WriteString("`$GSKEY` a service account key whose token endpoint refuses it, and\n")
+	sb.WriteString("`$PG` is PostgreSQL, `$PGHANG` a TCP listener that never answers, and\n")
 	sb.WriteString("`$CLOSED` a port where nothing listens. The message is the line of output the row checked, control characters\n")
 	sb.WriteString("escaped; a row marked skipped was not exercised in that run.\n\n")
 	sb.WriteString("| case | backend | command | exit | message | result |\n|---|---|---|---|---|---|\n")

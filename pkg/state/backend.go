@@ -12,6 +12,7 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/azblobstore"
 	"github.com/stacksync/stacksync/pkg/state/dirstore"
 	"github.com/stacksync/stacksync/pkg/state/gsstore"
+	"github.com/stacksync/stacksync/pkg/state/postgresstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
@@ -51,6 +52,8 @@ func Open(ctx context.Context, u *BackendURL) (*Backend, error) {
 		s, err = gsstore.New(ctx, u.GS)
 	case "azblob":
 		s, err = azblobstore.New(ctx, u.Azure)
+	case "postgres":
+		s, err = postgresstore.New(ctx, u.Postgres)
 	default:
 		s, err = dirstore.New(u.Dir, u.Prefix)
 	}

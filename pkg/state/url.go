@@ -15,15 +15,16 @@ import (
 	"github.com/stacksync/stacksync/internal/localfile"
 	"github.com/stacksync/stacksync/pkg/state/azblobstore"
 	"github.com/stacksync/stacksync/pkg/state/gsstore"
+	"github.com/stacksync/stacksync/pkg/state/postgresstore"
 	"github.com/stacksync/stacksync/pkg/state/s3store"
 )
 
-// BackendURL is a parsed DIY backend URL: s3:// or file://.
+// BackendURL is a parsed DIY backend URL: s3://, gs://, postgres:// or file://.
 type BackendURL struct {
 	// Raw is the URL as given, with any credential in it masked (Redact):
 	// fit to print.
 	Raw string
-	// Scheme is "s3" or "file".
+	// Scheme is "s3", "gs", "postgres" or "file".
 	Scheme string
 
 	// Dir is the absolute root directory of a file:// backend.
@@ -40,6 +41,9 @@ type BackendURL struct {
 	// Azure holds the container, key prefix and URL settings of an
 	// azblob:// backend; the environment is read when it is opened.
 	Azure azblobstore.Options
+	// Postgres holds the connection, table and key prefix of a
+	// postgres:// backend.
+	Postgres postgresstore.Options
 }
 
 // s3Params are the query parameters an s3:// URL may carry. Those mapped to
@@ -101,7 +105,7 @@ func parseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 	case "azblob":
 		return parseAzblobURL(raw, bad)
 	case "postgres":
-		return nil, bad("%s:// backends are not supported yet; stacksync reads s3://, gs://, azblob:// and file:// backends", scheme)
+		return parsePostgresURL(raw, bad)
 	case "http", "https":
 		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
 	default:

@@ -140,7 +140,7 @@ func TestParseBackendURLErrors(t *testing.T) {
 		{"empty file path", "file://", "directory"},
 		{"empty file path with query", "file://?prefix=p/", "directory"},
 		{"azblob no container", "azblob:///prefix", "container"},
-		{"postgres", "postgres://user:pw@host/db", "postgres://"},
+		{"postgres with neither host nor path", "postgres://?table=t", "postgres:///"},
 		{"pulumi cloud", "https://api.pulumi.com", "Pulumi Cloud"},
 		{"http service", "http://localhost:8080", "Pulumi Cloud"},
 		{"unknown scheme", "ftp://host/dir", "ftp"},
