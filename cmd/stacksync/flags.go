@@ -19,7 +19,7 @@ import (
 
 // backendUsage is --backend's help where the backend is resolved as
 // pulumi resolves it.
-const backendUsage = "backend `URL`: s3://bucket[/prefix][?params] or file://dir (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)"
+const backendUsage = "backend `URL`: s3://, gs://, azblob://, postgres:// or file:// (default: PULUMI_BACKEND_URL, Pulumi.yaml backend.url, pulumi login)"
 
 // addBackend registers --backend.
 func addBackend(fs *pflag.FlagSet, p *string, usage string) {

@@ -1,4 +1,5 @@
-// Command stacksync reads Pulumi DIY backend state (S3 or file://) with no
+// Command stacksync reads Pulumi DIY backend state (s3://, gs://, azblob://,
+// postgres:// or file://) with no
 // pulumi binary. It restores the secrets provider fields of stack settings
 // files (Pulumi.<stack>.yaml) and audits which secrets provider each stack
 // of a backend uses.

@@ -13,9 +13,10 @@ import (
 // rootLong is what "stacksync --help" says first.
 const rootLong = `stacksync restores and audits the secrets provider of Pulumi DIY stacks.
 
-It reads a Pulumi DIY backend (s3:// or file://) directly, with no pulumi binary
-and without writing to it, and restores the secretsprovider, encryptedkey and
-encryptionsalt of Pulumi.<stack>.yaml settings files from state.`
+It reads a Pulumi DIY backend (s3://, gs://, azblob://, postgres:// or file://)
+directly, with no pulumi binary and without writing to it, and restores the
+secretsprovider, encryptedkey and encryptionsalt of Pulumi.<stack>.yaml
+settings files from state.`
 
 // run runs the command line args (without the program name) and returns
 // the exit code. Errors are one line on stderr, prefixed "stacksync: ".

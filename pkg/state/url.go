@@ -24,7 +24,7 @@ type BackendURL struct {
 	// Raw is the URL as given, with any credential in it masked (Redact):
 	// fit to print.
 	Raw string
-	// Scheme is "s3", "gs", "postgres" or "file".
+	// Scheme is "s3", "gs", "azblob", "postgres" or "file".
 	Scheme string
 
 	// Dir is the absolute root directory of a file:// backend.
@@ -109,7 +109,7 @@ func parseBackendURL(raw, baseDir, home string) (*BackendURL, error) {
 	case "http", "https":
 		return nil, bad("this is a Pulumi Cloud (service) backend, not a DIY backend; its stacks' settings are kept by the service")
 	default:
-		return nil, bad("unknown scheme %q; want s3:// or file://", scheme)
+		return nil, bad("unknown scheme %q; want s3://, gs://, azblob://, postgres:// or file://", scheme)
 	}
 }
 
