@@ -4,28 +4,29 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
-// Defaults of the deadlines and retry bounds of Options. They are those of
-// the s3:// store, for the same reason: a healthy Cloud Storage endpoint
-// answers in tens of milliseconds, so each deadline is two orders of
-// magnitude above that, and a hung endpoint fails an unattended job in
-// about half a minute.
+// Defaults of the deadlines and retry bounds of Options: those of every
+// network store. A healthy Cloud Storage endpoint answers in tens of
+// milliseconds, so each deadline is two orders of magnitude above that,
+// and a hung endpoint fails an unattended job in about half a minute.
 const (
-	// DefaultConnectTimeout bounds opening a TCP connection.
-	DefaultConnectTimeout = 10 * time.Second
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake.
-	DefaultTLSHandshakeTimeout = 10 * time.Second
+	// DefaultConnectTimeout bounds opening a TCP connection: 10 s.
+	DefaultConnectTimeout = transfer.DefaultConnectTimeout
+	// DefaultTLSHandshakeTimeout bounds the TLS handshake: 10 s.
+	DefaultTLSHandshakeTimeout = transfer.DefaultTLSHandshakeTimeout
 	// DefaultResponseHeaderTimeout bounds the wait for the response
-	// headers once the request is sent.
-	DefaultResponseHeaderTimeout = 10 * time.Second
+	// headers once the request is sent: 10 s.
+	DefaultResponseHeaderTimeout = transfer.DefaultResponseHeaderTimeout
 	// DefaultIdleBodyTimeout aborts a read of a response body that makes
-	// no progress for this long; it resets on every byte received.
-	DefaultIdleBodyTimeout = 20 * time.Second
-	// DefaultMaxAttempts is the number of attempts of one request.
-	DefaultMaxAttempts = 3
-	// DefaultMaxBackoff caps the delay between two attempts.
-	DefaultMaxBackoff = 5 * time.Second
+	// no progress for this long, 20 s; it resets on every byte received.
+	DefaultIdleBodyTimeout = transfer.DefaultIdleBodyTimeout
+	// DefaultMaxAttempts is the number of attempts of one request: 3.
+	DefaultMaxAttempts = transfer.DefaultMaxAttempts
+	// DefaultMaxBackoff caps the delay between two attempts: 5 s.
+	DefaultMaxBackoff = transfer.DefaultMaxBackoff
 )
 
 // DefaultUniverseDomain is the domain of Google's public cloud: requests go
@@ -84,19 +85,11 @@ type Options struct {
 
 // withDefaults fills the zero fields with their defaults.
 func (o Options) withDefaults() Options {
-	set := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	set(&o.ConnectTimeout, DefaultConnectTimeout)
-	set(&o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-	set(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
-	set(&o.IdleBodyTimeout, DefaultIdleBodyTimeout)
-	set(&o.MaxBackoff, DefaultMaxBackoff)
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
+	transfer.Bounds{
+		ConnectTimeout: &o.ConnectTimeout, TLSHandshakeTimeout: &o.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: &o.ResponseHeaderTimeout, IdleBodyTimeout: &o.IdleBodyTimeout,
+		MaxAttempts: &o.MaxAttempts, MaxBackoff: &o.MaxBackoff,
+	}.Fill()
 	if o.UniverseDomain == "" {
 		o.UniverseDomain = DefaultUniverseDomain
 	}
