@@ -8,27 +8,6 @@ import (
 	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
-// Defaults of the deadlines and retry bounds of Options: those of every
-// network store. A healthy Cloud Storage endpoint answers in tens of
-// milliseconds, so each deadline is two orders of magnitude above that,
-// and a hung endpoint fails an unattended job in about half a minute.
-const (
-	// DefaultConnectTimeout bounds opening a TCP connection: 10 s.
-	DefaultConnectTimeout = transfer.DefaultConnectTimeout
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake: 10 s.
-	DefaultTLSHandshakeTimeout = transfer.DefaultTLSHandshakeTimeout
-	// DefaultResponseHeaderTimeout bounds the wait for the response
-	// headers once the request is sent: 10 s.
-	DefaultResponseHeaderTimeout = transfer.DefaultResponseHeaderTimeout
-	// DefaultIdleBodyTimeout aborts a read of a response body that makes
-	// no progress for this long, 20 s; it resets on every byte received.
-	DefaultIdleBodyTimeout = transfer.DefaultIdleBodyTimeout
-	// DefaultMaxAttempts is the number of attempts of one request: 3.
-	DefaultMaxAttempts = transfer.DefaultMaxAttempts
-	// DefaultMaxBackoff caps the delay between two attempts: 5 s.
-	DefaultMaxBackoff = transfer.DefaultMaxBackoff
-)
-
 // DefaultUniverseDomain is the domain of Google's public cloud: requests go
 // to https://storage.googleapis.com/storage/v1/.
 const DefaultUniverseDomain = "googleapis.com"
@@ -37,8 +16,13 @@ const DefaultUniverseDomain = "googleapis.com"
 // URL carries, then the deadlines and retry bounds of its client. Beyond
 // the URL's settings, New reads the environment as Pulumi does: the
 // credentials from GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN, then the
-// application default credentials, and STORAGE_EMULATOR_HOST. A zero
-// deadline or bound takes its Default constant.
+// application default credentials, and STORAGE_EMULATOR_HOST.
+//
+// A zero deadline or bound takes its default, that of the s3:// store:
+// 10 s to connect, 10 s for the TLS handshake, 10 s for the response
+// headers, 20 s of silence in a body, 3 attempts per request with
+// backoffs capped at 5 s. A healthy Cloud Storage endpoint answers in tens
+// of milliseconds, so each deadline is two orders of magnitude above that.
 //
 // With the defaults, an endpoint that accepts connections and never answers
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
