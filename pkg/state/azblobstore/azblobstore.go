@@ -217,7 +217,7 @@ func (s *azStore) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 		}
 		return nil, fmt.Errorf("reading %s: %w", s.Location(key), s.errs.wrap(ctx, err, tries.Load()))
 	}
-	return newBody(ctx, s, key, off, n, resp), nil
+	return s.newBody(ctx, key, off, n, resp), nil
 }
 
 // deref returns *p, or the zero value for nil.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
@@ -23,28 +24,6 @@ type azErrors struct {
 	endpoint  string // scheme and host of the service, no query
 	set       settings
 	opts      Options
-}
-
-// azError is a short message for an SDK error. It unwraps to a sentinel
-// (if any) and to the SDK error, except for timeouts: net/http's header
-// timeout matches context.DeadlineExceeded, which callers take to mean that
-// their own deadline expired.
-type azError struct {
-	msg      string
-	sentinel error
-	cause    error
-}
-
-func (e *azError) Error() string { return e.msg }
-
-func (e *azError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.sentinel, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
 }
 
 // authCodes are the Blob service's codes for a refused credential or a
@@ -64,7 +43,7 @@ func (m azErrors) wrap(ctx context.Context, err error, tries int32) error {
 		return ctx.Err()
 	}
 	short := func(sentinel error, format string, args ...any) error {
-		return &azError{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf(format, args...), Sentinel: sentinel, Cause: err}
 	}
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
@@ -86,7 +65,7 @@ func (m azErrors) wrap(ctx context.Context, err error, tries int32) error {
 	case code == "ConditionNotMet" || status == http.StatusPreconditionFailed:
 		return short(nil, "the blob changed while it was being read; run the command again")
 	case status == http.StatusTooManyRequests || status >= 500:
-		return short(nil, "Azure Blob endpoint %s answered %d %s for %s%s; the service is failing or throttling, try again later", m.endpoint, status, code, m.container, attempts(tries))
+		return short(nil, "Azure Blob endpoint %s answered %d %s for %s%s; the service is failing or throttling, try again later", m.endpoint, status, code, m.container, transfer.Attempts(tries))
 	}
 	return short(nil, "Azure Blob endpoint %s answered %d %s for %s; check the backend URL", m.endpoint, status, code, m.container)
 }
@@ -96,34 +75,26 @@ func (m azErrors) transport(err error, tries int32) error {
 	ep := m.endpoint
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
-		return &azError{msg: fmt.Sprintf("cannot resolve Azure Blob endpoint %s for %s: %v; check AZURE_STORAGE_ACCOUNT or ?storage_account=, and AZURE_STORAGE_DOMAIN or ?domain=", ep, m.container, dns), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("cannot resolve Azure Blob endpoint %s for %s: %v; check AZURE_STORAGE_ACCOUNT or ?storage_account=, and AZURE_STORAGE_DOMAIN or ?domain=", ep, m.container, dns), Cause: err}
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return &azError{msg: fmt.Sprintf("cannot reach Azure Blob endpoint %s for %s: %v; check the domain and that the server is up", ep, m.container, op), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("cannot reach Azure Blob endpoint %s for %s: %v; check the domain and that the server is up", ep, m.container, op), Cause: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &azError{msg: fmt.Sprintf("Azure Blob endpoint %s for %s did not answer in time (%s to connect, %s for the headers, %s of silence)%s; check the endpoint and that the server is up",
-			ep, m.container, m.opts.ConnectTimeout, m.opts.ResponseHeaderTimeout, m.opts.IdleBodyTimeout, attempts(tries))}
+		return &transfer.Error{Msg: fmt.Sprintf("Azure Blob endpoint %s for %s did not answer in time (%s to connect, %s for the headers, %s of silence)%s; check the endpoint and that the server is up",
+			ep, m.container, m.opts.ConnectTimeout, m.opts.ResponseHeaderTimeout, m.opts.IdleBodyTimeout, transfer.Attempts(tries))}
 	}
 	if op != nil {
-		return &azError{msg: fmt.Sprintf("connection to Azure Blob endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.container, op, attempts(tries)), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("connection to Azure Blob endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.container, op, transfer.Attempts(tries)), Cause: err}
 	}
 	var ue *url.Error
 	if m.set.cred == credDefault && !errors.As(err, &ue) {
 		// The default credential chain found nothing usable, or the
 		// service is plain HTTP, where a bearer token may not go.
 		first, _, _ := strings.Cut(err.Error(), "\n")
-		return &azError{msg: fmt.Sprintf("%v: no usable Azure credential for %s (%s): set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING, or sign in for the default Azure credential chain (az login, AZURE_CLIENT_ID…)", store.ErrAccessDenied, m.container, strings.TrimSpace(first)), sentinel: store.ErrAccessDenied, cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("%v: no usable Azure credential for %s (%s): set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING, or sign in for the default Azure credential chain (az login, AZURE_CLIENT_ID…)", store.ErrAccessDenied, m.container, strings.TrimSpace(first)), Sentinel: store.ErrAccessDenied, Cause: err}
 	}
-	return &azError{msg: fmt.Sprintf("request to Azure Blob endpoint %s for %s failed%s; check the endpoint and that the server is up", ep, m.container, attempts(tries)), cause: err}
-}
-
-// attempts says how many attempts a call took, or "" for one.
-func attempts(tries int32) string {
-	if tries > 1 {
-		return fmt.Sprintf(" (%d attempts)", tries)
-	}
-	return ""
+	return &transfer.Error{Msg: fmt.Sprintf("request to Azure Blob endpoint %s for %s failed%s; check the endpoint and that the server is up", ep, m.container, transfer.Attempts(tries)), Cause: err}
 }

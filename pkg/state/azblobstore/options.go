@@ -7,20 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
-// Defaults of the deadlines and retry bounds of Options, chosen as the S3
-// store's are: two orders of magnitude above a healthy answer, so that a
+// defaultRetryDelay is the first delay between two attempts, azcore's
+// own. The other bounds default as every network store's do (package
+// transfer): two orders of magnitude above a healthy answer, so that a
 // hung endpoint fails an unattended job in about half a minute.
-const (
-	defaultConnectTimeout        = 10 * time.Second
-	defaultTLSHandshakeTimeout   = 10 * time.Second
-	defaultResponseHeaderTimeout = 10 * time.Second
-	defaultIdleBodyTimeout       = 20 * time.Second
-	defaultMaxAttempts           = 3
-	defaultRetryDelay            = 800 * time.Millisecond // azcore's own
-	defaultMaxBackoff            = 5 * time.Second
-)
+const defaultRetryDelay = 800 * time.Millisecond
 
 // Options configure a store: the container and the service settings an
 // azblob:// backend URL carries, then the deadlines and retry bounds of its
@@ -88,19 +83,11 @@ type Options struct {
 
 // withDefaults fills the zero fields with their defaults.
 func (o Options) withDefaults() Options {
-	set := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	set(&o.ConnectTimeout, defaultConnectTimeout)
-	set(&o.TLSHandshakeTimeout, defaultTLSHandshakeTimeout)
-	set(&o.ResponseHeaderTimeout, defaultResponseHeaderTimeout)
-	set(&o.IdleBodyTimeout, defaultIdleBodyTimeout)
-	set(&o.MaxBackoff, defaultMaxBackoff)
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = defaultMaxAttempts
-	}
+	transfer.Bounds{
+		ConnectTimeout: &o.ConnectTimeout, TLSHandshakeTimeout: &o.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: &o.ResponseHeaderTimeout, IdleBodyTimeout: &o.IdleBodyTimeout,
+		MaxAttempts: &o.MaxAttempts, MaxBackoff: &o.MaxBackoff,
+	}.Fill()
 	return o
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
 // errIdle is the cause a body's request is cancelled with when no data came
@@ -84,7 +86,7 @@ func (b *body) Read(p []byte) (int, error) {
 func (b *body) describe(err error) string {
 	switch {
 	case errors.Is(context.Cause(b.cur.reqCtx), errIdle):
-		return fmt.Sprintf("the server sent no data for %s after %d bytes", b.idle, b.got)
+		return transfer.NoData(b.idle, b.got)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("the body ended early, after %d bytes", b.got)
 	}
@@ -93,11 +95,7 @@ func (b *body) describe(err error) string {
 
 // broken is the error of a transfer that broke and is not resumed.
 func (b *body) broken(why string) error {
-	tries := ""
-	if b.fetches > 1 {
-		tries = fmt.Sprintf(" (%d attempts)", b.fetches)
-	}
-	return fmt.Errorf("reading %s: %s%s; check the network and the endpoint, and run the command again", b.loc, why, tries)
+	return fmt.Errorf("reading %s: %s%s; check the network and the endpoint, and run the command again", b.loc, why, transfer.Attempts(b.fetches))
 }
 
 // drop closes the current fetch.

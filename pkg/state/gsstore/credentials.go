@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
@@ -182,7 +183,7 @@ func tokenError(err error, src credSource, name string) error {
 	default:
 		why = redact(err, nil)
 	}
-	return &gsError{msg: fmt.Sprintf("%v: cannot get an access token for %s: %s; check %s", store.ErrAccessDenied, name, why, src.fix), sentinel: store.ErrAccessDenied}
+	return &transfer.Error{Msg: fmt.Sprintf("%v: cannot get an access token for %s: %s; check %s", store.ErrAccessDenied, name, why, src.fix), Sentinel: store.ErrAccessDenied}
 }
 
 // redact returns err's message on one line, with secret's lines cut out

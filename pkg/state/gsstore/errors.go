@@ -11,30 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
-
-// gsError is a short message for a failed request. It unwraps to a
-// sentinel (if any) and to the transport error, except for timeouts:
-// net/http's header timeout matches context.DeadlineExceeded, which
-// callers take to mean that their own deadline expired.
-type gsError struct {
-	msg      string
-	sentinel error
-	cause    error
-}
-
-func (e *gsError) Error() string { return e.msg }
-
-func (e *gsError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.sentinel, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
 
 // apiError is the error document of the JSON API.
 type apiError struct {
@@ -85,7 +64,7 @@ func (m errorMapper) status(resp *http.Response, op objectOp, attempts int) erro
 	msg := errorMessage(resp)
 	code := resp.StatusCode
 	short := func(sentinel error, format string, args ...any) error {
-		return &gsError{msg: fmt.Sprintf(format, args...), sentinel: sentinel}
+		return &transfer.Error{Msg: fmt.Sprintf(format, args...), Sentinel: sentinel}
 	}
 	detail := ""
 	if msg != "" {
@@ -119,20 +98,17 @@ func (m errorMapper) transport(err error, attempts int) error {
 			ep = u.Scheme + "://" + u.Host
 		}
 	}
-	tries := ""
-	if attempts > 1 {
-		tries = fmt.Sprintf(" (%d attempts)", attempts)
-	}
+	tries := transfer.Attempts(attempts)
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return &gsError{msg: fmt.Sprintf("cannot reach Cloud Storage endpoint %s for %s: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, tries), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("cannot reach Cloud Storage endpoint %s for %s: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, tries), Cause: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &gsError{msg: fmt.Sprintf("Cloud Storage endpoint %s for %s did not answer within %s%s; check the endpoint and that the server is up", ep, m.bucket, m.timeout, tries)}
+		return &transfer.Error{Msg: fmt.Sprintf("Cloud Storage endpoint %s for %s did not answer within %s%s; check the endpoint and that the server is up", ep, m.bucket, m.timeout, tries)}
 	}
 	if op != nil {
-		return &gsError{msg: fmt.Sprintf("connection to Cloud Storage endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, tries), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("connection to Cloud Storage endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, tries), Cause: err}
 	}
-	return &gsError{msg: fmt.Sprintf("request to Cloud Storage endpoint %s for %s failed: %v%s", ep, m.bucket, redact(err, nil), tries), cause: err}
+	return &transfer.Error{Msg: fmt.Sprintf("request to Cloud Storage endpoint %s for %s failed: %v%s", ep, m.bucket, redact(err, nil), tries), Cause: err}
 }

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
@@ -214,7 +215,7 @@ func (s *gsStore) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 		return io.NopCloser(strings.NewReader("")), nil
 	}
 	header := http.Header{}
-	if r := rangeHeader(off, n); r != "" {
+	if r := transfer.RangeHeader(off, n); r != "" {
 		header.Set("Range", r)
 	}
 	reqCtx, cancel := context.WithCancelCause(ctx)
@@ -258,7 +259,7 @@ func (s *gsStore) resume(ctx context.Context, key, gen string, start, n, got int
 	}
 	header := http.Header{}
 	if n > 0 {
-		header.Set("Range", rangeHeader(start, n-got))
+		header.Set("Range", transfer.RangeHeader(start, n-got))
 	} else {
 		header.Set("Range", fmt.Sprintf("bytes=%d-", start)) // even from 0, for a Content-Range to check
 	}
@@ -303,16 +304,4 @@ func skipTo(b *body, off, n int64, loc string) (io.ReadCloser, error) {
 		io.Reader
 		io.Closer
 	}{r, b}, nil
-}
-
-// rangeHeader is the Range header that asks for n bytes from off (n < 0:
-// to the end), or "" when the whole object is wanted.
-func rangeHeader(off, n int64) string {
-	switch {
-	case n > 0:
-		return fmt.Sprintf("bytes=%d-%d", off, off+n-1)
-	case off > 0:
-		return fmt.Sprintf("bytes=%d-", off)
-	}
-	return ""
 }

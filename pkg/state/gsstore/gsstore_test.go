@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 	"github.com/stacksync/stacksync/pkg/state/storetest"
 )
@@ -171,12 +172,12 @@ func TestRetries(t *testing.T) {
 			s := openAt(t, srv, Options{Bucket: "b", MaxBackoff: time.Millisecond}, emulatorEnv(srv))
 			_, err := s.Stat(context.Background(), "k")
 			switch {
-			case fails < DefaultMaxAttempts && err != nil:
+			case fails < transfer.DefaultMaxAttempts && err != nil:
 				t.Errorf("%d × %d: %v, want success on the last attempt", fails, status, err)
-			case fails >= DefaultMaxAttempts && (err == nil || !strings.Contains(err.Error(), "(3 attempts)") || !strings.Contains(err.Error(), "try again later")):
+			case fails >= transfer.DefaultMaxAttempts && (err == nil || !strings.Contains(err.Error(), "(3 attempts)") || !strings.Contains(err.Error(), "try again later")):
 				t.Errorf("%d × %d: %v, want a failure after 3 attempts", fails, status, err)
 			}
-			if got := int(n.Load()); got != min(fails+1, DefaultMaxAttempts) {
+			if got := int(n.Load()); got != min(fails+1, transfer.DefaultMaxAttempts) {
 				t.Errorf("%d × %d: %d requests", fails, status, got)
 			}
 		}

@@ -4,28 +4,8 @@ import (
 	"net"
 	"net/http"
 	"time"
-)
 
-// Defaults of the deadlines and retry bounds of Options. They are those of
-// the s3:// store, for the same reason: a healthy Cloud Storage endpoint
-// answers in tens of milliseconds, so each deadline is two orders of
-// magnitude above that, and a hung endpoint fails an unattended job in
-// about half a minute.
-const (
-	// DefaultConnectTimeout bounds opening a TCP connection.
-	DefaultConnectTimeout = 10 * time.Second
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake.
-	DefaultTLSHandshakeTimeout = 10 * time.Second
-	// DefaultResponseHeaderTimeout bounds the wait for the response
-	// headers once the request is sent.
-	DefaultResponseHeaderTimeout = 10 * time.Second
-	// DefaultIdleBodyTimeout aborts a read of a response body that makes
-	// no progress for this long; it resets on every byte received.
-	DefaultIdleBodyTimeout = 20 * time.Second
-	// DefaultMaxAttempts is the number of attempts of one request.
-	DefaultMaxAttempts = 3
-	// DefaultMaxBackoff caps the delay between two attempts.
-	DefaultMaxBackoff = 5 * time.Second
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
 // DefaultUniverseDomain is the domain of Google's public cloud: requests go
@@ -36,8 +16,13 @@ const DefaultUniverseDomain = "googleapis.com"
 // URL carries, then the deadlines and retry bounds of its client. Beyond
 // the URL's settings, New reads the environment as Pulumi does: the
 // credentials from GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN, then the
-// application default credentials, and STORAGE_EMULATOR_HOST. A zero
-// deadline or bound takes its Default constant.
+// application default credentials, and STORAGE_EMULATOR_HOST.
+//
+// A zero deadline or bound takes its default, that of the s3:// store:
+// 10 s to connect, 10 s for the TLS handshake, 10 s for the response
+// headers, 20 s of silence in a body, 3 attempts per request with
+// backoffs capped at 5 s. A healthy Cloud Storage endpoint answers in tens
+// of milliseconds, so each deadline is two orders of magnitude above that.
 //
 // With the defaults, an endpoint that accepts connections and never answers
 // fails a request after MaxAttempts × ResponseHeaderTimeout plus the
@@ -84,19 +69,11 @@ type Options struct {
 
 // withDefaults fills the zero fields with their defaults.
 func (o Options) withDefaults() Options {
-	set := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	set(&o.ConnectTimeout, DefaultConnectTimeout)
-	set(&o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-	set(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
-	set(&o.IdleBodyTimeout, DefaultIdleBodyTimeout)
-	set(&o.MaxBackoff, DefaultMaxBackoff)
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
+	transfer.Bounds{
+		ConnectTimeout: &o.ConnectTimeout, TLSHandshakeTimeout: &o.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: &o.ResponseHeaderTimeout, IdleBodyTimeout: &o.IdleBodyTimeout,
+		MaxAttempts: &o.MaxAttempts, MaxBackoff: &o.MaxBackoff,
+	}.Fill()
 	if o.UniverseDomain == "" {
 		o.UniverseDomain = DefaultUniverseDomain
 	}

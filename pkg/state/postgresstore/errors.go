@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
@@ -32,27 +33,6 @@ type pgErrors struct {
 	opts           Options
 }
 
-// pgError is a short message for an error. It unwraps to a sentinel (if
-// any) and to the cause, except for timeouts: a deadline of the store's
-// own must not read as the caller's context.DeadlineExceeded.
-type pgError struct {
-	msg      string
-	sentinel error
-	cause    error
-}
-
-func (e *pgError) Error() string { return e.msg }
-
-func (e *pgError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.sentinel, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
-
 // wrap maps err, returned by a query made under ctx (the caller's).
 func (m pgErrors) wrap(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
@@ -60,7 +40,7 @@ func (m pgErrors) wrap(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	short := func(sentinel, cause error, format string, args ...any) error {
-		return &pgError{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: cause}
+		return &transfer.Error{Msg: fmt.Sprintf(format, args...), Sentinel: sentinel, Cause: cause}
 	}
 	var pe *pq.Error
 	if errors.As(err, &pe) {

@@ -2,6 +2,8 @@ package postgresstore
 
 import (
 	"time"
+
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
 // Defaults of the deadlines, retry bounds and read size of Options, chosen
@@ -65,18 +67,10 @@ type Options struct {
 
 // withDefaults fills the zero fields with their defaults.
 func (o Options) withDefaults() Options {
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
-	if o.QueryTimeout <= 0 {
-		o.QueryTimeout = DefaultQueryTimeout
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.ChunkSize <= 0 {
-		o.ChunkSize = DefaultChunkSize
-	}
+	transfer.Default(&o.ConnectTimeout, DefaultConnectTimeout)
+	transfer.Default(&o.QueryTimeout, DefaultQueryTimeout)
+	transfer.Default(&o.MaxAttempts, DefaultMaxAttempts)
+	transfer.Default(&o.ChunkSize, DefaultChunkSize)
 	// Whole base64 quanta: a chunk of 3k bytes is 4k characters.
 	o.ChunkSize = max(o.ChunkSize/3*3, 3)
 	if o.Table == "" {

@@ -13,112 +13,52 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
-// rangeHeader is the Range header that asks for n bytes from off (n < 0:
-// to the end), or "" when the whole object is wanted.
-func rangeHeader(off, n int64) string {
-	switch {
-	case n > 0:
-		return fmt.Sprintf("bytes=%d-%d", off, off+n-1)
-	case off > 0:
-		return fmt.Sprintf("bytes=%d-", off)
+// newBody is the body of a GetObject that survives a broken transfer: when
+// a read fails with a connection reset, a truncated body or an idle
+// timeout, it GETs the rest again, from the offset reached, with If-Match
+// on the first response's ETag so two versions of the object are never
+// mixed. It fetches the body at most MaxAttempts times in all.
+func (s *s3Store) newBody(ctx context.Context, key string, off, n int64, out *s3.GetObjectOutput) *transfer.Body {
+	want := int64(-1)
+	if out.ContentLength != nil && *out.ContentLength >= 0 {
+		want = *out.ContentLength
 	}
-	return ""
-}
-
-// s3Body is the body of a GetObject that survives a broken transfer: when a
-// read fails with a connection reset, a truncated body or an idle timeout,
-// it GETs the rest again, from the offset reached, with If-Match on the
-// first response's ETag so two versions of the object are never mixed. It
-// fetches the body at most MaxAttempts times in all.
-type s3Body struct {
-	ctx context.Context
-	s   *s3Store
-	key string
-	off int64 // first byte asked for
-	n   int64 // bytes asked for; < 0: to the end
-
-	body    io.ReadCloser // nil after a break, until reopened
-	etag    string
-	want    int64 // bytes the first response promised (Content-Length), for messages; -1 unknown
-	got     int64 // bytes delivered so far
-	fetches int   // GETs made, the first included
-	cause   error // why the last transfer broke
-	err     error // sticky: returned by every later Read
-}
-
-// Read implements io.Reader.
-func (b *s3Body) Read(p []byte) (int, error) {
-	for {
-		if b.err != nil {
-			return 0, b.err
-		}
-		if b.body == nil {
-			if err := b.resume(); err != nil {
-				b.err = err
-				return 0, err
+	etag := aws.ToString(out.ETag)
+	return transfer.NewBody(ctx, out.Body, transfer.Resume{
+		Loc: s.Location(key), Off: off, N: n, Want: want, Version: etag,
+		MaxAttempts: s.opts.MaxAttempts,
+		Endpoint:    "the S3 endpoint",
+		Resumable:   resumable,
+		Describe:    describeBreak,
+		Backoff: func(fetches int, cause error) time.Duration {
+			delay, err := s.retryer.RetryDelay(fetches, cause)
+			if err != nil {
+				return 0
 			}
-		}
-		n, err := b.body.Read(p)
-		b.got += int64(n)
-		if err == nil || err == io.EOF {
-			return n, err
-		}
-		b.broken(err)
-		if n > 0 {
-			return n, nil // the bytes are good; the next Read resumes
-		}
-	}
+			return delay
+		},
+		Fetch: func(ctx context.Context, start, n int64, why string) (io.ReadCloser, error) {
+			return s.resume(ctx, key, etag, start, n, why)
+		},
+	})
 }
 
-// Close implements io.Closer.
-func (b *s3Body) Close() error {
-	if b.err == nil {
-		b.err = fmt.Errorf("reading %s: read after close", b.s.Location(b.key))
-	}
-	if b.body == nil {
-		return nil
-	}
-	err := b.body.Close()
-	b.body = nil
-	return err
-}
-
-// broken closes the failed body and decides whether to resume.
-func (b *s3Body) broken(err error) {
-	_ = b.body.Close()
-	b.body = nil
-	b.cause = err
-	loc := b.s.Location(b.key)
-	switch {
-	case b.ctx.Err() != nil:
-		b.err = fmt.Errorf("reading %s: %w", loc, b.ctx.Err())
-	case !resumable(err):
-		b.err = fmt.Errorf("reading %s: %v", loc, err)
-	case b.etag == "":
-		b.err = fmt.Errorf("reading %s: %s; the server sent no ETag, so the read cannot be resumed safely", loc, b.describe())
-	case b.fetches >= b.s.opts.MaxAttempts:
-		b.err = fmt.Errorf("reading %s: %s (%d attempts); check the network and the S3 endpoint", loc, b.describe(), b.fetches)
-	}
-}
-
-// describe says in a few words how the last transfer broke.
-func (b *s3Body) describe() string {
+// describeBreak says how a transfer broke for the bounds the S3 client
+// enforces itself (an idle or a slow body), or "".
+func describeBreak(cause error, got int64) string {
 	var idle *awshttp.ResponseTimeoutError
 	var slow *slowBodyError
 	switch {
-	case errors.As(b.cause, &idle):
-		return fmt.Sprintf("the server sent no data for %s after %d bytes", idle.TimeoutDur, b.got)
-	case errors.As(b.cause, &slow):
+	case errors.As(cause, &idle):
+		return transfer.NoData(idle.TimeoutDur, got)
+	case errors.As(cause, &slow):
 		return fmt.Sprintf("the server sent the body too slowly: %v", slow)
-	case errors.Is(b.cause, io.ErrUnexpectedEOF):
-		if b.want >= 0 {
-			return fmt.Sprintf("the body ended after %d of %d bytes", b.got, b.want)
-		}
-		return fmt.Sprintf("the body ended early, after %d bytes", b.got)
 	}
-	return fmt.Sprintf("the transfer broke after %d bytes: %v", b.got, b.cause)
+	return ""
 }
 
 // cut makes a server's string fit a one-line message: clip to 64 bytes.
@@ -149,55 +89,38 @@ func resumable(err error) bool {
 	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
 }
 
-// resume waits the retryer's backoff, then GETs the rest of the range.
-func (b *s3Body) resume() error {
-	loc := b.s.Location(b.key)
-	delay, err := b.s.retryer.RetryDelay(b.fetches, b.cause)
-	if err != nil {
-		delay = 0
-	}
-	t := time.NewTimer(delay)
-	select {
-	case <-b.ctx.Done():
-		t.Stop()
-		return fmt.Errorf("reading %s: %w", loc, b.ctx.Err())
-	case <-t.C:
-	}
-	start := b.off + b.got
-	n := b.n
-	if n > 0 {
-		n -= b.got
-	}
+// resume GETs n bytes of key from start on (n < 0: to the end), if its
+// ETag is still etag; why says how the last transfer broke.
+func (s *s3Store) resume(ctx context.Context, key, etag string, start, n int64, why string) (io.ReadCloser, error) {
+	loc := s.Location(key)
 	in := &s3.GetObjectInput{
-		Bucket:  aws.String(b.s.bucket),
-		Key:     aws.String(b.s.prefix + b.key),
-		IfMatch: aws.String(b.etag),
+		Bucket:  aws.String(s.bucket),
+		Key:     aws.String(s.prefix + key),
+		IfMatch: aws.String(etag),
 	}
 	if n < 0 {
 		in.Range = aws.String(fmt.Sprintf("bytes=%d-", start)) // even from 0, to get a Content-Range to check
 	} else {
-		in.Range = aws.String(rangeHeader(start, n))
+		in.Range = aws.String(transfer.RangeHeader(start, n))
 	}
-	b.fetches++
-	out, err := b.s.client.GetObject(b.ctx, in)
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		var re *awshttp.ResponseError
 		if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed {
-			return fmt.Errorf("reading %s: the object changed while it was being read (%s); run the command again", loc, b.describe())
+			return nil, fmt.Errorf("reading %s: the object changed while it was being read (%s); run the command again", loc, why)
 		}
-		return fmt.Errorf("reading %s: resuming after %s: %w", loc, b.describe(), b.s.errs.wrap(b.ctx, err))
+		return nil, fmt.Errorf("reading %s: resuming after %s: %w", loc, why, s.errs.wrap(ctx, err))
 	}
 	// A server that ignores If-Match could send another version of the
 	// object, and one that ignores Range the object from its start: check
 	// both before appending this body to the bytes already returned.
-	if etag := aws.ToString(out.ETag); etag != b.etag {
+	if got := aws.ToString(out.ETag); got != etag {
 		_ = out.Body.Close()
-		return fmt.Errorf("reading %s: the object changed while it was being read (%s; resuming got ETag %s where the read began with %s); run the command again", loc, b.describe(), cut(etag), cut(b.etag))
+		return nil, fmt.Errorf("reading %s: the object changed while it was being read (%s; resuming got ETag %s where the read began with %s); run the command again", loc, why, cut(got), cut(etag))
 	}
-	if cr := aws.ToString(out.ContentRange); !strings.HasPrefix(cr, fmt.Sprintf("bytes %d-", start)) {
+	if err := transfer.CheckResumed(loc, start, aws.ToString(out.ContentRange)); err != nil {
 		_ = out.Body.Close()
-		return fmt.Errorf("reading %s: resuming at byte %d, the server answered Content-Range %q; cannot resume", loc, start, cr)
+		return nil, err
 	}
-	b.body = out.Body
-	return nil
+	return out.Body, nil
 }

@@ -13,6 +13,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
@@ -23,28 +24,6 @@ type s3Errors struct {
 	endpoint string // the URL's endpoint, or "" for AWS
 	region   string // the region requests are signed for, or ""
 	opts     Options
-}
-
-// s3Error is a short message for an SDK error. It unwraps to a sentinel
-// (if any) and to the SDK error, except for timeouts: net/http's header
-// timeout matches context.DeadlineExceeded, which callers take to mean that
-// their own deadline expired.
-type s3Error struct {
-	msg      string
-	sentinel error
-	cause    error
-}
-
-func (e *s3Error) Error() string { return e.msg }
-
-func (e *s3Error) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.sentinel, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
 }
 
 // expectingRegion finds the region a server names in an
@@ -80,7 +59,7 @@ func (m s3Errors) wrap(ctx context.Context, err error) error {
 		return m.transport(err)
 	}
 	short := func(sentinel error, format string, args ...any) error {
-		return &s3Error{msg: fmt.Sprintf(format, args...), sentinel: sentinel, cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf(format, args...), Sentinel: sentinel, Cause: err}
 	}
 	switch {
 	case code == "XAdminUserNotFound" || code == "InvalidAccessKeyId":
@@ -140,11 +119,11 @@ func (m s3Errors) bounds(err error) error {
 	var rd *redirectError
 	switch {
 	case errors.As(err, &idle):
-		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s stopped sending data for %s%s; check the endpoint and that the server is up", ep, m.bucket, idle.TimeoutDur, m.attempts(err))}
+		return &transfer.Error{Msg: fmt.Sprintf("S3 endpoint %s for %s stopped sending data for %s%s; check the endpoint and that the server is up", ep, m.bucket, idle.TimeoutDur, m.attempts(err))}
 	case errors.As(err, &slow):
-		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s sent a response body too slowly: %v%s; check the network and the endpoint", ep, m.bucket, slow, m.attempts(err))}
+		return &transfer.Error{Msg: fmt.Sprintf("S3 endpoint %s for %s sent a response body too slowly: %v%s; check the network and the endpoint", ep, m.bucket, slow, m.attempts(err))}
 	case errors.As(err, &rd):
-		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s redirected too often: %v; check the endpoint", ep, m.bucket, rd)}
+		return &transfer.Error{Msg: fmt.Sprintf("S3 endpoint %s for %s redirected too often: %v; check the endpoint", ep, m.bucket, rd)}
 	}
 	return nil
 }
@@ -154,14 +133,14 @@ func (m s3Errors) transport(err error) error {
 	ep := m.endpointName(err)
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return &s3Error{msg: fmt.Sprintf("cannot reach S3 endpoint %s for %s: %v; check the endpoint and that the server is up", ep, m.bucket, op), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("cannot reach S3 endpoint %s for %s: %v; check the endpoint and that the server is up", ep, m.bucket, op), Cause: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &s3Error{msg: fmt.Sprintf("S3 endpoint %s for %s did not answer within %s%s; check the endpoint and that the server is up", ep, m.bucket, m.opts.ResponseHeaderTimeout, m.attempts(err))}
+		return &transfer.Error{Msg: fmt.Sprintf("S3 endpoint %s for %s did not answer within %s%s; check the endpoint and that the server is up", ep, m.bucket, m.opts.ResponseHeaderTimeout, m.attempts(err))}
 	}
 	if op != nil {
-		return &s3Error{msg: fmt.Sprintf("connection to S3 endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, m.attempts(err)), cause: err}
+		return &transfer.Error{Msg: fmt.Sprintf("connection to S3 endpoint %s for %s failed: %v%s; check the endpoint and that the server is up", ep, m.bucket, op, m.attempts(err)), Cause: err}
 	}
 	return err
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 )
 
 // Defaults of the deadlines and retry bounds of Options, chosen for an
@@ -18,30 +20,30 @@ import (
 // minute instead of stalling it until the runner's own timeout.
 const (
 	// DefaultConnectTimeout bounds opening a TCP connection to the
-	// endpoint. It leaves room for two SYN retransmissions (at 1 s and 3 s)
+	// endpoint: 10 s, room for two SYN retransmissions (at 1 s and 3 s)
 	// on a lossy network.
-	DefaultConnectTimeout = 10 * time.Second
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake, as Go's and the
-	// AWS SDK's own default transports do.
-	DefaultTLSHandshakeTimeout = 10 * time.Second
+	DefaultConnectTimeout = transfer.DefaultConnectTimeout
+	// DefaultTLSHandshakeTimeout bounds the TLS handshake: 10 s, as Go's
+	// and the AWS SDK's own default transports do.
+	DefaultTLSHandshakeTimeout = transfer.DefaultTLSHandshakeTimeout
 	// DefaultResponseHeaderTimeout bounds the wait for the response
-	// headers once the request is sent: what a server that accepts the
-	// connection and never answers runs into.
-	DefaultResponseHeaderTimeout = 10 * time.Second
+	// headers once the request is sent, 10 s: what a server that accepts
+	// the connection and never answers runs into.
+	DefaultResponseHeaderTimeout = transfer.DefaultResponseHeaderTimeout
 	// DefaultIdleBodyTimeout aborts a read of a response body that makes
-	// no progress for this long. It resets on every byte received, so a
-	// slow but moving transfer of a large checkpoint never trips it.
-	DefaultIdleBodyTimeout = 20 * time.Second
-	// DefaultMaxAttempts is the number of attempts of one request (the
+	// no progress for 20 s. It resets on every byte received, so a slow
+	// but moving transfer of a large checkpoint never trips it.
+	DefaultIdleBodyTimeout = transfer.DefaultIdleBodyTimeout
+	// DefaultMaxAttempts is the number of attempts of one request, 3 (the
 	// AWS SDK standard retryer's default), and also the number of times
 	// one object body is fetched when its transfer breaks.
-	DefaultMaxAttempts = 3
-	// DefaultMaxBackoff caps the delay between two attempts. With three
+	DefaultMaxAttempts = transfer.DefaultMaxAttempts
+	// DefaultMaxBackoff caps the delay between two attempts: 5 s. With three
 	// attempts the standard retryer's jittered backoff stays below it
 	// anyway (at most 50 ms then 100 ms after a 5xx or a connection error,
 	// 1 s then 2 s after throttling); the cap keeps a larger MaxAttempts
 	// bounded too.
-	DefaultMaxBackoff = 5 * time.Second
+	DefaultMaxBackoff = transfer.DefaultMaxBackoff
 	// DefaultMaxRedirects is the number of redirects one request follows
 	// (307 and 308, the only ones the AWS SDK follows, which keep the
 	// method), as net/http's default client allows.
@@ -142,26 +144,14 @@ type Options struct {
 
 // withDefaults fills the zero fields with their defaults.
 func (o Options) withDefaults() Options {
-	set := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	set(&o.ConnectTimeout, DefaultConnectTimeout)
-	set(&o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-	set(&o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
-	set(&o.IdleBodyTimeout, DefaultIdleBodyTimeout)
-	set(&o.MaxBackoff, DefaultMaxBackoff)
-	set(&o.CredentialProcessTimeout, DefaultCredentialProcessTimeout)
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.MaxRedirects <= 0 {
-		o.MaxRedirects = DefaultMaxRedirects
-	}
-	if o.MinBodyRate <= 0 {
-		o.MinBodyRate = DefaultMinBodyRate
-	}
+	transfer.Bounds{
+		ConnectTimeout: &o.ConnectTimeout, TLSHandshakeTimeout: &o.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: &o.ResponseHeaderTimeout, IdleBodyTimeout: &o.IdleBodyTimeout,
+		MaxAttempts: &o.MaxAttempts, MaxBackoff: &o.MaxBackoff,
+	}.Fill()
+	transfer.Default(&o.CredentialProcessTimeout, DefaultCredentialProcessTimeout)
+	transfer.Default(&o.MaxRedirects, DefaultMaxRedirects)
+	transfer.Default(&o.MinBodyRate, DefaultMinBodyRate)
 	return o
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/stacksync/stacksync/pkg/state/internal/transfer"
 	"github.com/stacksync/stacksync/pkg/state/store"
 )
 
@@ -233,7 +234,7 @@ func (s *s3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 		return io.NopCloser(strings.NewReader("")), nil
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)}
-	if r := rangeHeader(off, n); r != "" {
+	if r := transfer.RangeHeader(off, n); r != "" {
 		in.Range = aws.String(r)
 	}
 	out, err := s.client.GetObject(ctx, in)
@@ -244,12 +245,5 @@ func (s *s3Store) ReadRange(ctx context.Context, key string, off, n int64) (io.R
 		}
 		return nil, fmt.Errorf("reading %s: %w", s.Location(key), s.errs.wrap(ctx, err))
 	}
-	want := int64(-1)
-	if out.ContentLength != nil && *out.ContentLength >= 0 {
-		want = *out.ContentLength
-	}
-	return &s3Body{
-		ctx: ctx, s: s, key: key, off: off, n: n,
-		body: out.Body, etag: aws.ToString(out.ETag), want: want, fetches: 1,
-	}, nil
+	return s.newBody(ctx, key, off, n, out), nil
 }
