@@ -150,8 +150,7 @@ func startTimed[T any](t *testing.T, name string, start func(testing.TB) T) T {
 }
 
 // TestPulumiOnGCS: pulumi keeps its state in fake-gcs-server through gs://,
-// at the bucket's root and under a key prefix; a missing bucket and
-// missing credentials are refused.
+// at the bucket's root and under a key prefix; a missing bucket is refused.
 func TestPulumiOnGCS(t *testing.T) {
 	t.Parallel()
 	g := startTimed(t, "fake-gcs-server", harness.StartGCS)
@@ -184,8 +183,10 @@ func TestPulumiOnGCS(t *testing.T) {
 	}
 	t.Run("refusals", func(t *testing.T) {
 		loginFails(t, g.BackendURL("nosuch", ""), g.Env(), "bucket doesn't exist")
-		noToken := []string{"STORAGE_EMULATOR_HOST=" + g.HostPort}
-		loginFails(t, g.BackendURL("state", ""), noToken, "missing google credentials")
+		// pulumi with no Google credential at all is not tried: its
+		// credential chain would end at the metadata server, which the
+		// harness points at a closed local port (an address off this
+		// machine otherwise), and which then counts as found.
 	})
 }
 
