@@ -84,21 +84,27 @@ bench: tools
 ## and BENCH_DELAY per request (a latency proxy): stacksync restore against
 ## pulumi stack export and the investigation's workaround, stacksync audit
 ## against pulumi stack ls --all and a bare list + ranged GET program
-## (integration/cmd/barelist), each -j of BENCH_JOBS. Prints medians, peak
-## RSS and ratios and regenerates the side-by-side section of BENCH_DOC
-## (empty: print only). Needs python3 with PyYAML. A quick run:
-##   make bench-compare BENCH_STACKS=200 BENCH_RUNS=3 BENCH_AUDIT_RUNS=1 BENCH_DOC=
-BENCH_STACKS     ?= 1000,10000
-BENCH_RUNS       ?= 15
-BENCH_AUDIT_RUNS ?= 3
-BENCH_DELAY      ?= 20ms
-BENCH_JOBS       ?= 16,32,64,128
-BENCH_DOC        ?= $(CURDIR)/docs/performance.md
+## (integration/cmd/barelist), each -j of BENCH_JOBS. Then, on each other
+## backend of BENCH_BACKENDS (gs on fake-gcs-server, azblob on Azurite,
+## postgres on PostgreSQL), restore against pulumi stack export and audit
+## of BENCH_BACKEND_STACKS stacks against pulumi stack ls --all. Prints
+## medians, peak RSS and ratios and regenerates the side-by-side section
+## of BENCH_DOC (empty: print only). Needs python3 with PyYAML. A quick run:
+##   make bench-compare BENCH_STACKS=200 BENCH_RUNS=3 BENCH_AUDIT_RUNS=1 BENCH_BACKEND_STACKS=200 BENCH_DOC=
+BENCH_STACKS         ?= 1000,10000
+BENCH_RUNS           ?= 15
+BENCH_AUDIT_RUNS     ?= 3
+BENCH_DELAY          ?= 20ms
+BENCH_JOBS           ?= 16,32,64,128
+BENCH_BACKENDS       ?= s3,gs,azblob,postgres
+BENCH_BACKEND_STACKS ?= 300
+BENCH_DOC            ?= $(CURDIR)/docs/performance.md
 bench-compare: tools
 	@uptime
 	cd integration && $(GO) test -count=1 -timeout 240m -run '^TestCompare$$' -v . -compare \
 	  -compare.stacks=$(BENCH_STACKS) -compare.runs=$(BENCH_RUNS) -compare.auditruns=$(BENCH_AUDIT_RUNS) \
-	  -compare.delay=$(BENCH_DELAY) -compare.jobs=$(BENCH_JOBS) -compare.doc='$(BENCH_DOC)'
+	  -compare.delay=$(BENCH_DELAY) -compare.jobs=$(BENCH_JOBS) -compare.backends=$(BENCH_BACKENDS) \
+	  -compare.backendstacks=$(BENCH_BACKEND_STACKS) -compare.doc='$(BENCH_DOC)'
 
 ## demo: restore the example project's settings files from the example
 ## file:// backend, in a scratch copy so the repo stays clean.

@@ -80,9 +80,12 @@ type compareReport struct {
 	Python            python
 	CABundle          string
 	Load              loadStats
+	Backends          []string // of compareBackendNames
+	BackendStacks     int      // audited on the backends other than s3
 
 	mu      sync.Mutex
 	results []*compareResult
+	servers map[string]string // backend to a description of its server
 }
 
 // result returns the (new or existing) result of a case.
@@ -233,14 +236,16 @@ func (rep *compareReport) markdown() string {
 	}
 	w("\n")
 
+	w("%s", rep.backendsMarkdown())
+
 	w("### Against the targets\n\n")
 	w("| Target | Measured | Met |\n|---|---|---|\n")
 	for _, tg := range rep.targets() {
 		w("| %s | %s | %s |\n", tg.target, tg.measured, yesNo(tg.met))
 	}
 	w("\nNot measured here: the 100,000-stack RSS target and `audit --history`.\n\n")
-	w("Command: `make bench-compare` (`BENCH_STACKS=%s BENCH_RUNS=%d BENCH_AUDIT_RUNS=%d BENCH_DELAY=%s`).\n",
-		joinInts(rep.Stacks), rep.Runs, rep.AuditRuns, rep.Delay)
+	w("Command: `make bench-compare` (`BENCH_STACKS=%s BENCH_RUNS=%d BENCH_AUDIT_RUNS=%d BENCH_DELAY=%s BENCH_BACKENDS=%s BENCH_BACKEND_STACKS=%d`).\n",
+		joinInts(rep.Stacks), rep.Runs, rep.AuditRuns, rep.Delay, strings.Join(rep.Backends, ","), rep.BackendStacks)
 	return b.String()
 }
 

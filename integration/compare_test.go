@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +29,8 @@ var (
 	compareDelay     = flag.Duration("compare.delay", 20*time.Millisecond, "latency the proxy adds before every request in the remote rows")
 	compareJobs      = flag.String("compare.jobs", "16,32,64,128", "comma-separated concurrencies for stacksync audit -j and the bare program")
 	compareDoc       = flag.String("compare.doc", "", "Markdown file whose side-by-side section to regenerate, e.g. ../docs/performance.md (empty: print only)")
+	compareBackends  = flag.String("compare.backends", "s3,gs,azblob,postgres", "comma-separated backends to compare on: s3 (versitygw), gs (fake-gcs-server), azblob (Azurite), postgres (PostgreSQL)")
+	compareBStacks   = flag.Int("compare.backendstacks", 300, "stacks in the audit comparison on the backends other than s3")
 )
 
 // TestCompare is the side-by-side benchmark: whole processes of
@@ -51,12 +54,17 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-compare.jobs: %v", err)
 	}
-	if *compareRuns < 1 || *compareAuditRuns < 1 {
-		t.Fatal("-compare.runs and -compare.auditruns must be at least 1")
+	if *compareRuns < 1 || *compareAuditRuns < 1 || *compareBStacks < 1 {
+		t.Fatal("-compare.runs, -compare.auditruns and -compare.backendstacks must be at least 1")
+	}
+	backends, err := parseBackends(*compareBackends)
+	if err != nil {
+		t.Fatalf("-compare.backends: %v", err)
 	}
 	rep := &compareReport{
 		Runs: *compareRuns, AuditRuns: *compareAuditRuns, Delay: *compareDelay,
 		Jobs: jobs, Stacks: stacks, Started: time.Now(),
+		Backends: backends, BackendStacks: *compareBStacks,
 	}
 	rep.Machine = describeMachine(t)
 	rep.Python = findPython(t)
@@ -76,19 +84,22 @@ func TestCompare(t *testing.T) {
 	caBundle := os.Getenv("AWS_CA_BUNDLE")
 	rep.CABundle = caBundle
 
-	for _, d := range delays {
-		compareRestore(t, rep, sd, bin, caBundle, d, harness.S3BackendURL(hostPort(d), harness.Region, "state", ""))
-	}
-	for _, n := range stacks {
-		bucket := fmt.Sprintf("compare%d", n)
-		uploadAuditBucket(t, sd.s, bucket, n)
+	if slices.Contains(backends, "s3") {
 		for _, d := range delays {
-			compareAudit(t, rep, sd, bin, bare, caBundle, n, d, jobs, bucket, hostPort(d))
+			compareRestore(t, rep, sd, bin, caBundle, d, harness.S3BackendURL(hostPort(d), harness.Region, "state", ""))
+		}
+		for _, n := range stacks {
+			bucket := fmt.Sprintf("compare%d", n)
+			uploadAuditBucket(t, sd.s, bucket, n)
+			for _, d := range delays {
+				compareAudit(t, rep, sd, bin, bare, caBundle, n, d, jobs, bucket, hostPort(d))
+			}
+		}
+		if proxy.Requests() == 0 {
+			t.Errorf("nothing went through the latency proxy")
 		}
 	}
-	if proxy.Requests() == 0 {
-		t.Errorf("nothing went through the latency proxy")
-	}
+	compareOtherBackends(t, rep, bin, sd.k)
 	rep.Load = load.stop()
 	rep.Finished = time.Now()
 
@@ -362,19 +373,8 @@ func buildBareList(t *testing.T) string {
 // zstd) over 10 projects.
 func uploadAuditBucket(t *testing.T, s *harness.S3, bucket string, n int) {
 	t.Helper()
-	names := []string{"v3.274.1-init-cloud.json", "v3.274.1-init-passphrase.json", "v3.274.1-deployed.json",
-		"v3.274.1-gzip.json.gz", "v3.274.1-zstd.json.zst"}
-	exts := []string{".json", ".json", ".json", ".json.gz", ".json.zst"}
-	var fixtures [][]byte
-	for _, f := range names {
-		fixtures = append(fixtures, auditFixture(t, f))
-	}
 	s.CreateBucket(t, bucket)
-	objs := map[string][]byte{".pulumi/meta.yaml": []byte("version: 1\n")}
-	for i := range n {
-		f := i % len(fixtures)
-		objs[fmt.Sprintf(".pulumi/stacks/proj-%02d/stack-%05d%s", i%10, i, exts[f])] = fixtures[f]
-	}
+	objs := auditObjects(t, n)
 	start := time.Now()
 	auditUpload(t, s, bucket, objs, 16)
 	t.Logf("uploaded %d objects to %s in %v", len(objs), bucket, time.Since(start))
@@ -460,6 +460,25 @@ func envValue(env []string, key string) string {
 		}
 	}
 	return v
+}
+
+// parseBackends parses "s3,gs": names of compareBackendNames, put in
+// their order.
+func parseBackends(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if !slices.Contains(compareBackendNames, f) {
+			return nil, fmt.Errorf("unknown backend %q (want some of %s)", f, strings.Join(compareBackendNames, ","))
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty list %q", s)
+	}
+	return slices.DeleteFunc(slices.Clone(compareBackendNames), func(n string) bool { return !slices.Contains(out, n) }), nil
 }
 
 // parseInts parses "16,32,64".

@@ -34,6 +34,20 @@ type LatencyProxy struct {
 // shutdown.
 func StartLatencyProxy(t testing.TB, target string, delay time.Duration) *LatencyProxy {
 	t.Helper()
+	return startLatencyProxy(t, target, delay, true)
+}
+
+// StartLatencyProxyToHost is StartLatencyProxy for a server that answers
+// by its own address in the Host header (fake-gcs-server serves object
+// downloads only to requests for its public host): the forwarded requests
+// carry target's host instead of the proxy's.
+func StartLatencyProxyToHost(t testing.TB, target string, delay time.Duration) *LatencyProxy {
+	t.Helper()
+	return startLatencyProxy(t, target, delay, false)
+}
+
+func startLatencyProxy(t testing.TB, target string, delay time.Duration, keepHost bool) *LatencyProxy {
+	t.Helper()
 	tu, err := url.Parse(target)
 	if err != nil {
 		t.Fatalf("harness: latency proxy target %q: %v", target, err)
@@ -54,7 +68,9 @@ func StartLatencyProxy(t testing.TB, target string, delay time.Duration) *Latenc
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(tu)
-			pr.Out.Host = pr.In.Host // keep the signed Host header
+			if keepHost {
+				pr.Out.Host = pr.In.Host // keep the signed Host header
+			}
 		},
 		Transport: tr,
 	}
