@@ -33,7 +33,7 @@ func parseGSURL(raw string, bad func(string, ...any) error) (*BackendURL, error)
 		return nil, err
 	}
 	o := gsstore.Options{
-		URL:    raw,
+		URL:    Redact(raw),
 		Bucket: u.Host,
 		// The mux's prefix= parameter followed by the URL path, as gocloud
 		// and Pulumi compute it.
