@@ -250,27 +250,9 @@ func compareBackendRestore(t *testing.T, rep *compareReport, b *compareBackend, 
 			return nil
 		},
 	}, {
-		name: rowExport,
-		cmd:  func() *exec.Cmd { return command(sd.dir, pEnv, sd.p.Bin, "stack", "export", "--stack", seedStack) },
-		check: func(stdout, _ string) error {
-			var exp struct {
-				Deployment struct {
-					SecretsProviders struct {
-						State struct {
-							URL          string `json:"url"`
-							EncryptedKey string `json:"encryptedkey"`
-						} `json:"state"`
-					} `json:"secrets_providers"`
-				} `json:"deployment"`
-			}
-			if err := json.Unmarshal([]byte(stdout), &exp); err != nil {
-				return fmt.Errorf("stack export output: %w", err)
-			}
-			if st := exp.Deployment.SecretsProviders.State; st.URL != gp.URL || st.EncryptedKey != gp.EncryptedKey {
-				return fmt.Errorf("stack export: provider %+v, want %s", st, gp.URL)
-			}
-			return nil
-		},
+		name:  rowExport,
+		cmd:   func() *exec.Cmd { return command(sd.dir, pEnv, sd.p.Bin, "stack", "export", "--stack", seedStack) },
+		check: checkExport(gp),
 	}}
 	runCases(t, rep, "restore "+b.name, 0, d, rep.Runs, cases, true)
 	if err := reset(); err != nil {

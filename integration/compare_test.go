@@ -167,27 +167,9 @@ func compareRestore(t *testing.T, rep *compareReport, sd *seeded, bin, caBundle 
 		cmd:     stacksync(ssEnvNoCA),
 		check:   checkRestored,
 	}, {
-		name: rowExport,
-		cmd:  func() *exec.Cmd { return command(sd.dir, pEnv, sd.p.Bin, "stack", "export", "--stack", seedStack) },
-		check: func(stdout, _ string) error {
-			var exp struct {
-				Deployment struct {
-					SecretsProviders struct {
-						State struct {
-							URL          string `json:"url"`
-							EncryptedKey string `json:"encryptedkey"`
-						} `json:"state"`
-					} `json:"secrets_providers"`
-				} `json:"deployment"`
-			}
-			if err := json.Unmarshal([]byte(stdout), &exp); err != nil {
-				return fmt.Errorf("stack export output: %w", err)
-			}
-			if st := exp.Deployment.SecretsProviders.State; st.URL != gp.URL || st.EncryptedKey != gp.EncryptedKey {
-				return fmt.Errorf("stack export: provider %+v, want %s", st, gp.URL)
-			}
-			return nil
-		},
+		name:  rowExport,
+		cmd:   func() *exec.Cmd { return command(sd.dir, pEnv, sd.p.Bin, "stack", "export", "--stack", seedStack) },
+		check: checkExport(gp),
 	}, {
 		name:    rowWorkaround,
 		prepare: reset,
@@ -498,4 +480,28 @@ func parseInts(s string) ([]int, error) {
 		return nil, fmt.Errorf("empty list %q", s)
 	}
 	return out, nil
+}
+
+// checkExport checks that `pulumi stack export` printed a deployment whose
+// secrets provider is gp, the one pulumi wrote at init.
+func checkExport(gp provider) func(stdout, stderr string) error {
+	return func(stdout, _ string) error {
+		var exp struct {
+			Deployment struct {
+				SecretsProviders struct {
+					State struct {
+						URL          string `json:"url"`
+						EncryptedKey string `json:"encryptedkey"`
+					} `json:"state"`
+				} `json:"secrets_providers"`
+			} `json:"deployment"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &exp); err != nil {
+			return fmt.Errorf("stack export output: %w", err)
+		}
+		if st := exp.Deployment.SecretsProviders.State; st.URL != gp.URL || st.EncryptedKey != gp.EncryptedKey {
+			return fmt.Errorf("stack export: provider %+v, want %s", st, gp.URL)
+		}
+		return nil
+	}
 }
